@@ -1,0 +1,134 @@
+"""`hsm-backup-audit`: the command line. Exit codes: 0 compliant, 1 non-compliant,
+2 bad arguments or policy, 3 incomplete (the audit could not see everything)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from typing import NoReturn
+
+import boto3
+
+from . import __version__
+from .cloudhsm import all_regions
+from .constants import DEFAULT_MAX_WORKERS, STATUS_EXIT_CODE, ExitCode
+from .policy import PolicyError, load_policy_file
+from .report import to_json, to_text
+from .scanner import ScanRequest, scan
+
+DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}\n")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _workers(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError("must be between 1 and 256")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hsm-backup-audit", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    scan_cmd = commands.add_parser("scan", help="audit the CloudHSM v2 backups an account can see")
+    scan_cmd.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        help="region to audit (repeatable); 'all' for every CloudHSM region; "
+        "default: the session's region",
+    )
+    scan_cmd.add_argument("--policy", help="policy JSON file (default: the documented defaults)")
+    scan_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    scan_cmd.add_argument(
+        "--endpoint-url", help="AWS-compatible endpoint for every client (moto, LocalStack)"
+    )
+    scan_cmd.add_argument(
+        "--role-arn",
+        action="append",
+        default=[],
+        help="member-account role to assume and audit as well (repeatable)",
+    )
+    scan_cmd.add_argument("--external-id", help="external id for --role-arn")
+    scan_cmd.add_argument(
+        "--max-workers",
+        type=_workers,
+        default=DEFAULT_MAX_WORKERS,
+        help=f"listings read side by side (default {DEFAULT_MAX_WORKERS})",
+    )
+
+    demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
+    demo.add_argument("--format", choices=["text", "json"], default="text")
+    return parser
+
+
+def resolve_regions(asked: Sequence[str], session: boto3.session.Session) -> list[str]:
+    regions: list[str] = []
+    for entry in asked:
+        for region in (part.strip() for part in entry.split(",")):
+            names = all_regions() if region == "all" else [region]
+            regions.extend(name for name in names if name and name not in regions)
+    if not regions:
+        if not session.region_name:
+            raise UsageError("no region: pass --region or set AWS_REGION")
+        regions.append(session.region_name)
+    return regions
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    try:
+        policy = load_policy_file(args.policy)
+        session = boto3.session.Session()
+        regions = resolve_regions(args.region, session)
+    except (PolicyError, UsageError) as exc:
+        print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    report = scan(
+        ScanRequest(
+            regions=regions,
+            policy=policy,
+            policy_source=args.policy or "defaults",
+            role_arns=args.role_arn,
+            external_id=args.external_id,
+            endpoint_url=args.endpoint_url,
+            max_workers=args.max_workers,
+            session=session,
+        )
+    )
+    sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
+    return STATUS_EXIT_CODE[report.status]
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    found = entry_points(group=DEMO_ENTRY_POINT_GROUP)
+    if not found:
+        print(
+            "hsm-backup-audit: error: the demo needs the development install (run `make demo`)",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    demo = next(iter(found)).load()
+    return int(demo(args.format))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        return run_demo(args)
+    return run_scan(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Names, limits and defaults shared by the engine, the Lambda handler and the CDK stack.
+
+The stack imports this module too, so the dashboard and alarms can never drift
+from what the function emits.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+SERVICE_NAME = "hsm-backup-audit"
+SCHEMA_VERSION = 1
+
+# DescribeBackups accepts at most 50 per page and DescribeClusters at most 25.
+# botocore does not enforce these maxima, so we always ask for exactly these.
+BACKUPS_PAGE_SIZE = 50
+CLUSTERS_PAGE_SIZE = 25
+
+# botocore client settings: bounded so that one hanging region cannot eat a run.
+RETRY_MODE = "standard"
+RETRY_MAX_ATTEMPTS = 8
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 20
+DEFAULT_MAX_WORKERS = 16
+
+
+class Rule(StrEnum):
+    NEVER_EXPIRES = "never-expires"
+    MODE = "mode"
+    HSM_TYPE = "hsm-type"
+    PENDING_DELETION = "pending-deletion"
+    RETENTION_POLICY = "retention-policy"
+    OVERDUE = "overdue"
+    STALE_CLUSTER = "stale-cluster"
+
+
+class Severity(IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+
+RULE_SEVERITY: dict[Rule, Severity] = {
+    Rule.NEVER_EXPIRES: Severity.HIGH,
+    Rule.MODE: Severity.HIGH,
+    Rule.HSM_TYPE: Severity.MEDIUM,
+    Rule.PENDING_DELETION: Severity.INFO,
+    Rule.RETENTION_POLICY: Severity.MEDIUM,
+    Rule.OVERDUE: Severity.MEDIUM,
+    Rule.STALE_CLUSTER: Severity.HIGH,
+}
+
+
+class Status(StrEnum):
+    COMPLIANT = "COMPLIANT"
+    NON_COMPLIANT = "NON_COMPLIANT"
+    INCOMPLETE = "INCOMPLETE"
+
+
+class ExitCode(IntEnum):
+    COMPLIANT = 0
+    NON_COMPLIANT = 1
+    USAGE = 2  # bad arguments, bad policy or bad configuration
+    INCOMPLETE = 3
+
+
+STATUS_EXIT_CODE: dict[Status, ExitCode] = {
+    Status.COMPLIANT: ExitCode.COMPLIANT,
+    Status.NON_COMPLIANT: ExitCode.NON_COMPLIANT,
+    Status.INCOMPLETE: ExitCode.INCOMPLETE,
+}
+
+# Backup states as the API documents them. Anything else is judged by every rule.
+STATE_READY = "READY"
+STATE_CREATE_IN_PROGRESS = "CREATE_IN_PROGRESS"
+STATE_DELETED = "DELETED"
+STATE_PENDING_DELETION = "PENDING_DELETION"
+KNOWN_BACKUP_STATES = frozenset(
+    {STATE_READY, STATE_CREATE_IN_PROGRESS, STATE_DELETED, STATE_PENDING_DELETION}
+)
+# Clusters in these states are going away: no freshness is expected of them.
+CLUSTER_STATES_BEING_DELETED = frozenset({"DELETE_IN_PROGRESS", "DELETED"})
+
+KNOWN_MODES = ("FIPS", "NON_FIPS")
+
+# The API's range for a cluster's BackupRetentionPolicy (Type DAYS).
+RETENTION_DAYS_MIN = 7
+RETENTION_DAYS_MAX = 379
+
+# --- Metrics (CloudWatch embedded metric format) -------------------------------
+METRICS_NAMESPACE_DEFAULT = "HsmBackupAudit"
+METRIC_BACKUPS_SCANNED = "BackupsScanned"
+METRIC_NONCOMPLIANT_BACKUPS = "NonCompliantBackups"
+METRIC_FINDINGS = "Findings"
+METRIC_SCAN_ERRORS = "ScanErrors"
+METRIC_SCAN_DURATION = "ScanDurationSeconds"
+DIMENSION_SERVICE = "service"
+DIMENSION_RULE = "Rule"
+DIMENSION_REGION = "Region"
+DIMENSION_ACCOUNT = "Account"
+
+# --- Lambda environment variable keys -------------------------------------------
+ENV_TOPIC_ARN = "TOPIC_ARN"
+ENV_REGIONS = "REGIONS"
+ENV_POLICY_FILE = "POLICY_FILE"
+ENV_NOTIFY = "NOTIFY"
+ENV_REPORT_BUCKET = "REPORT_BUCKET"
+ENV_MEMBER_ROLE_ARNS = "MEMBER_ROLE_ARNS"
+ENV_EXTERNAL_ID = "EXTERNAL_ID"
+ENV_MAX_WORKERS = "MAX_WORKERS"
+ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+
+ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"

@@ -1,0 +1,151 @@
+"""The report's two faces: the stable JSON document (schema_version 1) and the text summary."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections import defaultdict
+from typing import Any
+
+from .audit import Report
+from .constants import RULE_SEVERITY, SCHEMA_VERSION, Rule
+from .model import Finding
+
+WIDTH = 80
+
+
+def iso(moment: Any) -> str:
+    return str(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def to_document(report: Report) -> dict[str, Any]:
+    """The `--format json` document. Keys only ever get added within a schema version."""
+    scope = report.scope
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": str(report.status),
+        "generated_at": iso(report.generated_at),
+        "scope": {
+            "regions": list(scope.regions),
+            "account_id": scope.account_id,
+            "accounts": list(scope.accounts),
+            "include_shared": scope.include_shared,
+            "policy_source": scope.policy_source,
+        },
+        "summary": {
+            "backups_scanned": report.backups_scanned,
+            "backups_noncompliant": report.backups_noncompliant,
+            "findings": len(report.findings),
+            "errors": len(report.errors),
+            "by_rule": report.by_rule,
+            "by_region": {
+                region: {
+                    "backups_scanned": report.by_region.get(region, 0),
+                    "findings": count,
+                }
+                for region, count in findings_by(
+                    report.findings, "region", report.by_region
+                ).items()
+            },
+            "by_account": {
+                account: {
+                    "backups_scanned": report.by_account.get(account, 0),
+                    "findings": count,
+                }
+                for account, count in findings_by(
+                    report.findings, "account_id", report.by_account
+                ).items()
+            },
+        },
+        "findings": [f.to_dict() for f in report.findings],
+        "errors": [e.to_dict() for e in report.errors],
+    }
+
+
+def findings_by(findings: list[Finding], attribute: str, known: dict[str, int]) -> dict[str, int]:
+    counts: dict[str, int] = dict.fromkeys(known, 0)
+    for finding in findings:
+        value = getattr(finding, attribute)
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(to_document(report), indent=2, ensure_ascii=False)
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    )
+
+
+def summary_lines(report: Report) -> list[str]:
+    scope = report.scope
+    accounts = ", ".join(scope.accounts) or scope.account_id
+    lines = [
+        f"CloudHSM backup audit: {report.status}",
+        *_wrap(f"Account {accounts}; regions {', '.join(scope.regions)}", ""),
+        f"Generated {iso(report.generated_at)}; policy: {scope.policy_source}; "
+        f"shared backups {'included' if scope.include_shared else 'excluded'}",
+        "",
+        f"Backups scanned: {report.backups_scanned}   "
+        f"Non-compliant backups: {report.backups_noncompliant}   "
+        f"Findings: {len(report.findings)}   Errors: {len(report.errors)}",
+    ]
+    return lines
+
+
+def error_lines(report: Report) -> list[str]:
+    if not report.errors:
+        return []
+    lines = ["", f"ERRORS ({len(report.errors)}): the audit could not see everything", ""]
+    for error in report.errors:
+        lines.extend(
+            _wrap(
+                f"{error.account_id} {error.region} {error.operation}: "
+                f"{error.code}: {error.message}",
+                "  ",
+            )
+        )
+    return lines
+
+
+def finding_lines(finding: Finding) -> list[str]:
+    subject = finding.backup_id or f"cluster {finding.cluster_id}"
+    where = f"{finding.region}  {finding.account_id}"
+    if finding.backup_id:
+        where = f"cluster {finding.cluster_id}  {where}"
+    if finding.shared:
+        where += "  (shared)"
+    lines = _wrap(f"{subject}  {where}", "  ")
+    lines += _wrap(finding.message, "    ")
+    lines += _wrap(f"fix: {finding.remediation}", "    ")
+    return lines
+
+
+def grouped(findings: list[Finding]) -> dict[Rule, list[Finding]]:
+    groups: dict[Rule, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        groups[finding.rule].append(finding)
+    order = list(Rule)
+    return dict(sorted(groups.items(), key=lambda kv: (-RULE_SEVERITY[kv[0]], order.index(kv[0]))))
+
+
+def to_text(report: Report) -> str:
+    lines = summary_lines(report)
+    groups = grouped(report.findings)
+    if groups:
+        lines += ["", "Findings by rule:"]
+        lines += [
+            f"  {rule:<18} {RULE_SEVERITY[rule].name:<7} {len(items):>6}"
+            for rule, items in groups.items()
+        ]
+    for rule, items in groups.items():
+        lines += ["", f"[{RULE_SEVERITY[rule].name}] {rule} ({len(items)})"]
+        for finding in items:
+            lines += finding_lines(finding)
+    lines += error_lines(report)
+    if not groups and not report.errors:
+        lines += ["", "No findings: every backup meets the policy."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,202 @@
+"""The rules: pure functions from records and a policy to findings. No AWS here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+
+from .constants import (
+    CLUSTER_STATES_BEING_DELETED,
+    RULE_SEVERITY,
+    STATE_DELETED,
+    STATE_PENDING_DELETION,
+    Rule,
+)
+from .model import BackupRecord, ClusterRecord, Finding, safe_text
+from .policy import Policy
+
+
+def _finding(
+    rule: Rule,
+    subject: BackupRecord | ClusterRecord,
+    message: str,
+    remediation: str,
+) -> Finding:
+    backup = subject if isinstance(subject, BackupRecord) else None
+    return Finding(
+        rule=rule,
+        severity=RULE_SEVERITY[rule],
+        account_id=subject.account_id,
+        region=subject.region,
+        cluster_id=subject.cluster_id,
+        backup_id=backup.backup_id if backup else None,
+        shared=backup.shared if backup else False,
+        message=message,
+        remediation=remediation,
+        tags=backup.tags if backup else (),
+    )
+
+
+def _owner_note(backup: BackupRecord) -> str:
+    return " (shared with this account: ask the owning account to act)" if backup.shared else ""
+
+
+def _age_days(moment: datetime, now: datetime) -> float:
+    return (now - moment).total_seconds() / 86400
+
+
+def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
+    """The rules that need nothing but the backup itself."""
+    region, bid = backup.region, backup.backup_id
+    if backup.state == STATE_DELETED:
+        return
+    if backup.state == STATE_PENDING_DELETION:
+        when = backup.delete_at.strftime("%Y-%m-%d %H:%M UTC") if backup.delete_at else "soon"
+        yield _finding(
+            Rule.PENDING_DELETION,
+            backup,
+            f"Pending deletion; permanently deleted {when}.",
+            "If it was deleted by mistake, restore it before then: "
+            f"aws cloudhsmv2 restore-backup --backup-id {bid} --region {region}",
+        )
+        return
+    if backup.never_expires is not False and not policy.allow_never_expires:
+        said = "NeverExpires is true" if backup.never_expires else "NeverExpires is not reported"
+        yield _finding(
+            Rule.NEVER_EXPIRES,
+            backup,
+            f"{said}: the backup escapes the cluster's retention policy.",
+            "aws cloudhsmv2 modify-backup-attributes --no-never-expires "
+            f"--backup-id {bid} --region {region}{_owner_note(backup)}",
+        )
+    if backup.mode not in policy.allowed_modes:
+        said = f"Mode {backup.mode}" if backup.mode else "Mode is not reported"
+        yield _finding(
+            Rule.MODE,
+            backup,
+            f"{said}; the policy allows {', '.join(policy.allowed_modes)}.",
+            "Delete it once no restore needs it: "
+            f"aws cloudhsmv2 delete-backup --backup-id {bid} --region {region}"
+            f"{_owner_note(backup)}",
+        )
+    if backup.hsm_type not in policy.allowed_hsm_types:
+        said = f"HsmType {backup.hsm_type}" if backup.hsm_type else "HsmType is not reported"
+        wanted = policy.allowed_hsm_types[0]
+        yield _finding(
+            Rule.HSM_TYPE,
+            backup,
+            f"{said}; the policy allows {', '.join(policy.allowed_hsm_types)}.",
+            f"Migrate the cluster: aws cloudhsmv2 modify-cluster --cluster-id {backup.cluster_id} "
+            f"--hsm-type {wanted} --region {region}, then delete old backups"
+            f"{_owner_note(backup)}",
+        )
+
+
+def overdue_limit_days(
+    backup: BackupRecord, cluster: ClusterRecord | None, policy: Policy
+) -> tuple[float, str]:
+    """How old this backup may be, and why. Only for backups the retention applies to."""
+    if backup.is_copy:
+        return float(policy.max_copy_age_days), (
+            f"a cross-region copy may be at most {policy.max_copy_age_days} days old"
+        )
+    if cluster is not None and cluster.retention_days is not None:
+        limit = cluster.retention_days + policy.overdue_grace_days
+        return float(limit), (
+            f"cluster retention is {cluster.retention_days} days "
+            f"plus {policy.overdue_grace_days} days' grace"
+        )
+    limit = policy.max_retention_days + policy.overdue_grace_days
+    return float(limit), (
+        "the cluster's retention is not visible here, and no retention the policy allows "
+        f"keeps a backup past {limit} days"
+    )
+
+
+def overdue_candidate(
+    backup: BackupRecord, cluster: ClusterRecord | None, policy: Policy, now: datetime
+) -> Finding | None:
+    """An overdue finding for this backup, unless it is its cluster's newest (decided later)."""
+    if backup.state in {STATE_DELETED, STATE_PENDING_DELETION} or backup.never_expires:
+        return None
+    limit, basis = overdue_limit_days(backup, cluster, policy)
+    if backup.created is None:
+        return _finding(
+            Rule.OVERDUE,
+            backup,
+            "CreateTimestamp is not reported, so its age cannot be judged.",
+            f"aws cloudhsmv2 describe-backups --filters backupIds={backup.backup_id} "
+            f"--region {backup.region}",
+        )
+    age = _age_days(backup.created, now)
+    if age <= limit:
+        return None
+    return _finding(
+        Rule.OVERDUE,
+        backup,
+        f"{age:.0f} days old; {basis}.",
+        f"aws cloudhsmv2 delete-backup --backup-id {backup.backup_id} "
+        f"--region {backup.region}{_owner_note(backup)}",
+    )
+
+
+def cluster_findings(
+    cluster: ClusterRecord,
+    newest_ready: datetime | None,
+    policy: Policy,
+    now: datetime,
+) -> Iterator[Finding]:
+    """retention-policy and stale-cluster, for a cluster this account owns."""
+    cid, region = cluster.cluster_id, cluster.region
+    days = cluster.retention_days
+    if days is None or not policy.min_retention_days <= days <= policy.max_retention_days:
+        said = f"{days} days" if days is not None else f"not set ({cluster.retention_text})"
+        target = min(max(days or 0, policy.min_retention_days), policy.max_retention_days)
+        yield _finding(
+            Rule.RETENTION_POLICY,
+            cluster,
+            f"Backup retention is {said}; the policy wants "
+            f"{policy.min_retention_days}-{policy.max_retention_days} days.",
+            f"aws cloudhsmv2 modify-cluster --cluster-id {cid} "
+            f"--backup-retention-policy Type=DAYS,Value={target} --region {region}",
+        )
+    if cluster.state in CLUSTER_STATES_BEING_DELETED:
+        return
+    gap = timedelta(hours=policy.max_backup_gap_hours)
+    if newest_ready is not None and now - newest_ready <= gap:
+        return
+    if newest_ready is None and cluster.created is not None and now - cluster.created <= gap:
+        return  # too young to owe a backup yet
+    if newest_ready is None:
+        said = "The cluster has no READY backup"
+    else:
+        hours = (now - newest_ready).total_seconds() / 3600
+        said = f"The cluster's newest READY backup is {hours:.0f} hours old"
+    yield _finding(
+        Rule.STALE_CLUSTER,
+        cluster,
+        f"{said}; the policy wants one within {policy.max_backup_gap_hours} hours.",
+        "Check that the cluster has active HSMs (backups are taken only then): "
+        f"aws cloudhsmv2 describe-clusters --filters clusterIds={cid} --region {region}",
+    )
+
+
+def apply_exemptions(findings: Iterable[Finding], policy: Policy, today: date) -> list[Finding]:
+    """Drop findings an active exemption covers; say so on those whose exemption expired."""
+    kept: list[Finding] = []
+    for finding in findings:
+        matching = [
+            ex
+            for ex in policy.exemptions
+            if ex.covers(finding.rule, finding.backup_id, finding.cluster_id)
+        ]
+        if any(ex.expires >= today for ex in matching):
+            continue
+        if matching:
+            last = max(matching, key=lambda ex: ex.expires)
+            finding.message += (
+                f" Exemption expired {last.expires.isoformat()} "
+                f"(reason: {safe_text(last.reason, 80)})."
+            )
+        kept.append(finding)
+    return kept

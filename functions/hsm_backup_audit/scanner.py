@@ -1,0 +1,184 @@
+"""Runs every listing (account x region x clusters/owned/shared) side by side.
+
+Workers page through one listing each and hand pages to the calling thread,
+which alone feeds the Audit, so the report does not depend on arrival order.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError, ClientError, PaginationError
+
+from .audit import Audit, Report, Scope
+from .cloudhsm import (
+    SERVICE,
+    Account,
+    ListingError,
+    assume_role,
+    backup_pages,
+    caller_account,
+    client_config,
+    cluster_pages,
+)
+from .constants import DEFAULT_MAX_WORKERS, RETRY_MODE
+from .model import ScanError, safe_text
+from .policy import Policy
+
+CLUSTERS, OWNED, SHARED = "clusters", "owned", "shared"
+OPERATION = {CLUSTERS: "DescribeClusters", OWNED: "DescribeBackups", SHARED: "DescribeBackups"}
+GLOBAL = "global"
+
+
+def never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    regions: Sequence[str]
+    policy: Policy
+    policy_source: str = "defaults"
+    role_arns: Sequence[str] = ()
+    external_id: str | None = None
+    endpoint_url: str | None = None
+    max_workers: int = DEFAULT_MAX_WORKERS
+    retry_mode: str = RETRY_MODE
+    should_stop: Callable[[], bool] = never
+    session: boto3.session.Session | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Listing:
+    account_id: str
+    region: str
+    kind: str
+    client: BaseClient = field(compare=False, hash=False, repr=False)
+
+    @property
+    def operation(self) -> str:
+        return OPERATION[self.kind]
+
+
+def describe_exception(exc: BaseException) -> tuple[str, str]:
+    """(code, one-line message) for an error entry. Never includes credentials."""
+    if isinstance(exc, ListingError):
+        return exc.code, exc.message
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return safe_text(error.get("Code") or "ClientError", 64), safe_text(
+            error.get("Message") or str(exc), 300
+        )
+    if isinstance(exc, PaginationError):
+        return "RepeatedNextToken", safe_text(str(exc), 300)
+    return type(exc).__name__, safe_text(str(exc), 300)
+
+
+def _accounts(request: ScanRequest, session: boto3.session.Session, audit: Audit) -> list[Account]:
+    accounts: list[Account] = []
+    try:
+        accounts.append(Account(caller_account(session, request.endpoint_url), session))
+    except (ClientError, BotoCoreError) as exc:
+        code, message = describe_exception(exc)
+        audit.add_error(ScanError("unknown", GLOBAL, "GetCallerIdentity", code, message))
+    for role_arn in request.role_arns:
+        try:
+            account = assume_role(session, role_arn, request.external_id, request.endpoint_url)
+        except (ClientError, BotoCoreError, ValueError) as exc:
+            code, message = describe_exception(exc)
+            account_id = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "unknown"
+            audit.add_error(ScanError(account_id, GLOBAL, "AssumeRole", code, message))
+            continue
+        if all(a.account_id != account.account_id for a in accounts):
+            accounts.append(account)
+    return accounts
+
+
+def _plan(request: ScanRequest, accounts: list[Account]) -> list[_Listing]:
+    config = client_config(request.max_workers, request.retry_mode)
+    kinds = [CLUSTERS, OWNED] + ([SHARED] if request.policy.include_shared else [])
+    listings: list[_Listing] = []
+    for account in accounts:
+        for region in request.regions:
+            client = account.session.client(
+                SERVICE, region_name=region, endpoint_url=request.endpoint_url, config=config
+            )
+            listings.extend(_Listing(account.account_id, region, kind, client) for kind in kinds)
+    return listings
+
+
+def _walk(listing: _Listing, should_stop: Callable[[], bool]) -> Iterator[list[Any]]:
+    if listing.kind == CLUSTERS:
+        return cluster_pages(listing.client, should_stop)
+    return backup_pages(listing.client, listing.kind == SHARED, should_stop)
+
+
+def _run_listing(
+    listing: _Listing, should_stop: Callable[[], bool], out: queue.Queue[tuple[Any, ...]]
+) -> None:
+    try:
+        for page in _walk(listing, should_stop):
+            out.put(("page", listing, page))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes an error entry
+        out.put(("failed", listing, exc))
+    else:
+        out.put(("done", listing, None))
+
+
+def scan(request: ScanRequest) -> Report:
+    started = time.monotonic()
+    session = request.session or boto3.session.Session()
+    now = request.now or datetime.now(UTC)
+    audit = Audit(request.policy, now)
+    accounts = _accounts(request, session, audit)
+    listings = _plan(request, accounts)
+
+    results: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max(64, 4 * len(listings)))
+    waiting: dict[tuple[str, str], list[tuple[_Listing, list[Any]]]] = {
+        (lst.account_id, lst.region): [] for lst in listings
+    }
+    remaining = len(listings)
+    workers = max(1, min(request.max_workers, len(listings) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing") as pool:
+        for listing in listings:
+            pool.submit(_run_listing, listing, request.should_stop, results)
+        while remaining:
+            event, listing, payload = results.get()
+            where = (listing.account_id, listing.region)
+            if event == "page" and listing.kind == CLUSTERS:
+                audit.add_clusters(listing.account_id, listing.region, payload)
+            elif event == "page" and where in waiting:
+                waiting[where].append((listing, payload))  # clusters of the region not in yet
+            elif event == "page":
+                audit.add_backups(*where, listing.kind == SHARED, payload)
+            else:
+                remaining -= 1
+                if event == "failed":
+                    code, message = describe_exception(payload)
+                    audit.add_error(ScanError(*where, listing.operation, code, message))
+                    if listing.kind == CLUSTERS:
+                        audit.clusters_unavailable(*where)
+                if listing.kind == CLUSTERS:
+                    for held, page in waiting.pop(where, []):
+                        audit.add_backups(held.account_id, held.region, held.kind == SHARED, page)
+
+    account_ids = tuple(a.account_id for a in accounts)
+    scope = Scope(
+        regions=tuple(request.regions),
+        account_id=account_ids[0] if account_ids else "unknown",
+        accounts=account_ids,
+        include_shared=request.policy.include_shared,
+        policy_source=request.policy_source,
+    )
+    report = audit.finish(scope)
+    report.duration_seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,203 @@
+"""A moto server with a fault and latency layer in front, for end-to-end tests and benchmarks.
+
+It runs in this process (so a `Fleet` can seed its backend) and records every call,
+so tests can assert what was asked (MaxResults, Shared, how many pages).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    operation: str
+    region: str
+    access_key: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Fault:
+    """What to do to matching calls. `action` is one of:
+    throttle, error500, error503, deny, expired, reset, hang, mutate."""
+
+    action: str
+    operation: str | None = None
+    region: str | None = None
+    when: Callable[[Call], bool] | None = None
+    every: int | None = None  # only every n-th matching call
+    times: int | None = None  # at most this many times
+    mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    hang_seconds: float = 30.0
+    seen: int = field(default=0, init=False)
+    fired: int = field(default=0, init=False)
+
+    def applies(self, call: Call) -> bool:
+        if self.operation and call.operation != self.operation:
+            return False
+        if self.region and call.region != self.region:
+            return False
+        if self.when and not self.when(call):
+            return False
+        self.seen += 1
+        if self.every and self.seen % self.every:
+            return False
+        if self.times is not None and self.fired >= self.times:
+            return False
+        self.fired += 1
+        return True
+
+
+_ERRORS = {
+    "throttle": (400, "ThrottlingException", "Rate exceeded"),
+    "error500": (500, "CloudHsmInternalFailureException", "Internal failure"),
+    "error503": (503, "ServiceUnavailableException", "Service unavailable"),
+    "deny": (400, "CloudHsmAccessDeniedException", "User is not authorized"),
+    "expired": (400, "ExpiredTokenException", "The security token included is expired"),
+}
+
+
+def _describe_call(environ: Environ, body: bytes) -> Call:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    credential = auth.split("Credential=", 1)[1].split(",", 1)[0] if "Credential=" in auth else ""
+    scope = credential.split("/")
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    params: dict[str, Any] = {}
+    if target:
+        operation = target.rsplit(".", 1)[-1]
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = {}
+    else:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        params = {key: values[0] for key, values in form.items()}
+        operation = str(params.get("Action", environ.get("PATH_INFO", "")))
+    return Call(
+        operation=operation,
+        region=scope[2] if len(scope) > 2 else "",
+        access_key=scope[0],
+        params=params,
+    )
+
+
+class FaultLayer:
+    """WSGI middleware: records calls, adds latency, injects faults."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.latency = 0.0
+        self.faults: list[Fault] = []
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self.latency = 0.0
+            self.faults = []
+            self.calls = []
+
+    def calls_to(self, operation: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.operation == operation]
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = _describe_call(environ, body)
+        with self._lock:
+            recorded = not environ.get("PATH_INFO", "").startswith("/moto-api")
+            if recorded:
+                self.calls.append(call)
+            latency = self.latency if recorded else 0.0
+            fault = next((f for f in self.faults if f.applies(call)), None) if recorded else None
+        if latency:
+            time.sleep(latency)
+        if fault is None:
+            return self.app(environ, start_response)
+        if fault.action in _ERRORS:
+            status, code, message = _ERRORS[fault.action]
+            payload = json.dumps({"__type": code, "message": message}).encode()
+            start_response(
+                f"{status} {code}",
+                [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)],
+            )
+            return [payload]
+        if fault.action == "hang":
+            time.sleep(fault.hang_seconds)
+            return self.app(environ, start_response)
+        if fault.action == "reset":
+            sock = environ.get("werkzeug.socket")
+            if isinstance(sock, socket.socket):
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+                sock.close()
+            start_response("200 OK", [("Content-Length", "100000")])
+            return [b'{"Backups": [']
+        if fault.action == "mutate" and fault.mutate is not None:
+            return self._mutated(environ, start_response, fault.mutate)
+        raise ValueError(f"unknown fault action {fault.action}")
+
+    def _mutated(
+        self,
+        environ: Environ,
+        start_response: StartResponse,
+        mutate: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+            captured["status"], captured["headers"] = status, headers
+
+        raw = b"".join(self.app(environ, capture))
+        payload = json.dumps(mutate(json.loads(raw or b"{}")), default=str).encode()
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+class FleetServer:
+    """A threaded moto server on loopback with a FaultLayer in front of it."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.layer = FaultLayer(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, self.layer, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FleetServer:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()

@@ -14,7 +14,13 @@ from typing import Any
 from .constants import STATE_READY, Severity, Status
 from .model import BackupRecord, ClusterRecord, Finding, ScanError, parse_backup, parse_cluster
 from .policy import Policy
-from .rules import apply_exemptions, backup_findings, cluster_findings, overdue_candidate
+from .rules import (
+    SHARED_NOTE,
+    apply_exemptions,
+    backup_findings,
+    cluster_findings,
+    overdue_candidate,
+)
 
 ClusterKey = tuple[str, str, str]  # account, region, cluster id
 
@@ -109,9 +115,12 @@ class Audit:
         seen_as_shared_only = self._seen.get(key)
         if seen_as_shared_only is not None:
             if seen_as_shared_only and not backup.shared:
+                # Owned wins over shared, whichever listing answered first.
                 self._seen[key] = False
                 for finding in self._by_key.get(key, ()):
                     finding.shared = False
+                    finding.remediation = finding.remediation.removesuffix(SHARED_NOTE)
+                self._track_newest(backup, key)
             return
         self._seen[key] = backup.shared
         self.backups_scanned += 1
@@ -120,11 +129,7 @@ class Audit:
 
         found = list(backup_findings(backup, self.policy))
         cluster_key = (backup.account_id, backup.region, backup.cluster_id)
-        owned_ready = backup.state == STATE_READY and not backup.shared and not backup.is_copy
-        if owned_ready and backup.created is not None:
-            newest = self._newest_ready.get(cluster_key)
-            if newest is None or backup.created > newest.created:
-                self._newest_ready[cluster_key] = _Newest(backup.created, key)
+        self._track_newest(backup, key)
         if (backup.account_id, backup.region) not in self._regions_without_clusters:
             late = overdue_candidate(backup, self._clusters.get(cluster_key), self.policy, self.now)
             if late is not None:
@@ -133,6 +138,15 @@ class Audit:
         if found:
             self._findings.extend(found)
             self._by_key.setdefault(key, []).extend(found)
+
+    def _track_newest(self, backup: BackupRecord, key: int) -> None:
+        """Each owned cluster's newest READY backup: for stale-cluster and overdue."""
+        if backup.state != STATE_READY or backup.shared or backup.is_copy or not backup.created:
+            return
+        cluster_key = (backup.account_id, backup.region, backup.cluster_id)
+        newest = self._newest_ready.get(cluster_key)
+        if newest is None or backup.created > newest.created:
+            self._newest_ready[cluster_key] = _Newest(backup.created, key)
 
     # --- output --------------------------------------------------------------
     def finish(self, scope: Scope, generated_at: datetime | None = None) -> Report:

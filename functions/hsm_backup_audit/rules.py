@@ -37,8 +37,11 @@ def _finding(
     )
 
 
+SHARED_NOTE = " (shared with this account: ask the owning account to act)"
+
+
 def _owner_note(backup: BackupRecord) -> str:
-    return " (shared with this account: ask the owning account to act)" if backup.shared else ""
+    return SHARED_NOTE if backup.shared else ""
 
 
 def _age_days(moment: datetime, now: datetime) -> float:

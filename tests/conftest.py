@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import socket
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from hsm_backup_audit_demo import Fleet
+from hsm_backup_audit_demo.server import FleetServer
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 
@@ -45,27 +43,30 @@ def fleet(aws: None) -> Fleet:
     return Fleet()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """One moto server for the session, in this process, so fixtures can seed its backend."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+def fleet_server() -> Iterator[FleetServer]:
+    """One moto server for the session, in this process (fixtures seed its backend), with
+    a fault and latency layer in front that records every call."""
+    server = FleetServer().start()
+    yield server
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def moto_server(fleet_server: FleetServer) -> str:
+    return fleet_server.url
+
+
+def _reset(url: str) -> None:
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(request).close()  # noqa: S310 - loopback moto server
+
+
 @pytest.fixture
-def server_fleet(moto_server: str) -> Iterator[tuple[str, Fleet]]:
-    """A clean moto server backend and a fleet handle on it."""
-    reset = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")  # noqa: S310
-    urllib.request.urlopen(reset).close()  # noqa: S310 - loopback moto server
-    yield moto_server, Fleet()
-    urllib.request.urlopen(reset).close()  # noqa: S310
+def server_fleet(fleet_server: FleetServer) -> Iterator[tuple[str, Fleet]]:
+    """A clean moto server backend, no faults, no recorded calls, and a fleet handle on it."""
+    _reset(fleet_server.url)
+    fleet_server.layer.clear()
+    yield fleet_server.url, Fleet()
+    fleet_server.layer.clear()
+    _reset(fleet_server.url)

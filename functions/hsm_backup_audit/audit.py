@@ -87,6 +87,7 @@ class Audit:
         self._findings: list[Finding] = []
         self._clusters: dict[ClusterKey, ClusterRecord] = {}
         self._regions_without_clusters: set[tuple[str, str]] = set()
+        self._regions_without_backups: set[tuple[str, str]] = set()
         # dedupe key -> True while the backup has only been seen as shared
         self._seen: dict[int, bool] = {}
         self._by_key: dict[int, list[Finding]] = {}
@@ -102,6 +103,10 @@ class Audit:
     def clusters_unavailable(self, account_id: str, region: str) -> None:
         """DescribeClusters failed here: retention cannot be judged (the run is INCOMPLETE)."""
         self._regions_without_clusters.add((account_id, region))
+
+    def backups_unavailable(self, account_id: str, region: str) -> None:
+        """An owned-backups listing failed here: cluster freshness cannot be judged."""
+        self._regions_without_backups.add((account_id, region))
 
     def add_error(self, error: ScanError) -> None:
         self.errors.append(error)
@@ -158,8 +163,11 @@ class Audit:
             findings.append(late)
         for cluster_key, cluster in self._clusters.items():
             newest = self._newest_ready.get(cluster_key)
+            blind = cluster_key[:2] in self._regions_without_backups
             findings.extend(
-                cluster_findings(cluster, newest.created if newest else None, self.policy, self.now)
+                cluster_findings(
+                    cluster, newest.created if newest else None, self.policy, self.now, blind
+                )
             )
         findings = apply_exemptions(findings, self.policy, self.now.date())
         findings.sort(key=Finding.sort_key)

@@ -148,8 +148,12 @@ def cluster_findings(
     newest_ready: datetime | None,
     policy: Policy,
     now: datetime,
+    backups_unseen: bool = False,
 ) -> Iterator[Finding]:
-    """retention-policy and stale-cluster, for a cluster this account owns."""
+    """retention-policy and stale-cluster, for a cluster this account owns.
+
+    `backups_unseen`: its backups could not all be read, so freshness is not judged
+    (the run is INCOMPLETE and says why)."""
     cid, region = cluster.cluster_id, cluster.region
     days = cluster.retention_days
     if days is None or not policy.min_retention_days <= days <= policy.max_retention_days:
@@ -163,7 +167,7 @@ def cluster_findings(
             f"aws cloudhsmv2 modify-cluster --cluster-id {cid} "
             f"--backup-retention-policy Type=DAYS,Value={target} --region {region}",
         )
-    if cluster.state in CLUSTER_STATES_BEING_DELETED:
+    if backups_unseen or cluster.state in CLUSTER_STATES_BEING_DELETED:
         return
     gap = timedelta(hours=policy.max_backup_gap_hours)
     if newest_ready is not None and now - newest_ready <= gap:

@@ -167,6 +167,8 @@ def scan(request: ScanRequest) -> Report:
                     audit.add_error(ScanError(*where, listing.operation, code, message))
                     if listing.kind == CLUSTERS:
                         audit.clusters_unavailable(*where)
+                    elif listing.kind == OWNED:
+                        audit.backups_unavailable(*where)
                 if listing.kind == CLUSTERS:
                     for held, page in waiting.pop(where, []):
                         audit.add_backups(held.account_id, held.region, held.kind == SHARED, page)

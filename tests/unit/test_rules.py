@@ -345,3 +345,15 @@ def test_noncompliant_counts_distinct_backups_above_info() -> None:
     report = audit_of([two_rules, one_rule, pending, backup()])
     assert report.backups_noncompliant == 2
     assert report.by_rule == {"hsm-type": 1, "mode": 1, "never-expires": 1, "pending-deletion": 1}
+
+
+def test_freshness_is_not_judged_where_the_backups_could_not_be_read() -> None:
+    # Given a cluster whose owned-backups listing failed
+    audit = Audit(Policy(), NOW)
+    audit.add_clusters(ACCOUNT, REGION, [cluster()])
+    audit.backups_unavailable(ACCOUNT, REGION)
+    audit.add_error(ScanError(ACCOUNT, REGION, "DescribeBackups", "Throttling", "gave up"))
+    report = audit.finish(SCOPE)
+    # Then it is not called stale on evidence the audit never saw; the run is INCOMPLETE
+    assert report.findings == []
+    assert report.status is Status.INCOMPLETE

@@ -23,11 +23,16 @@ def safe_text(value: Any, limit: int = MAX_VALUE_LENGTH) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    cleaned = "".join(
-        " " if ch in "\t\n\r\v\f\x85\u2028\u2029" else ch
-        for ch in text
-        if ch in "\t\n\r\v\f\x85\u2028\u2029" or unicodedata.category(ch)[0] != "C"
-    )
+    if text.isprintable():
+        # Fast path (nearly every value): no C* character and no whitespace but " ",
+        # so the character filter below would change nothing. It was 12% of a scan.
+        cleaned = text
+    else:
+        cleaned = "".join(
+            " " if ch in "\t\n\r\v\f\x85\u2028\u2029" else ch
+            for ch in text
+            if ch in "\t\n\r\v\f\x85\u2028\u2029" or unicodedata.category(ch)[0] != "C"
+        )
     cleaned = " ".join(cleaned.split())
     if len(cleaned) > limit:
         cleaned = cleaned[: max(limit - 3, 0)] + "..."

@@ -113,3 +113,24 @@ ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
 ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"
+
+# --- Lambda: notification, time budget, delivery --------------------------------
+NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
+NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
+# The CDK stack copies the validated policy into the asset under this name.
+POLICY_FILE_IN_ASSET = "policy.json"
+# Stop reading this long before the Lambda timeout: room for the pages already in
+# flight (one attempt is bounded by the connect and read timeouts above) and for
+# delivery (two S3 PUTs and one SNS publish, each bounded in delivery.py), with margin.
+TIME_RESERVE_SECONDS = 60
+# SNS caps a message (body and attributes) at 256 KiB; the digest body stays under this.
+DIGEST_BODY_BUDGET_BYTES = 240 * 1024
+DIGEST_SUBJECT_MAX = 100
+# SNS message attributes, for subscription filter policies.
+ATTRIBUTE_STATUS = "status"
+ATTRIBUTE_FINDINGS = "findings"
+ATTRIBUTE_SEVERITY = "severity"
+# s3://REPORT_BUCKET/reports/<account>/<YYYY>/<MM>/<DD>/<run id>.json, and
+# s3://REPORT_BUCKET/reports/<account>/latest.json
+REPORT_KEY_PREFIX = "reports"
+REPORT_LATEST_NAME = "latest.json"

@@ -1,0 +1,213 @@
+"""The Lambda function's configuration: its environment, validated once per cold start.
+
+The policy is a JSON file shipped in the deployment package (the CDK stack copies the
+validated policy in as `policy.json` and sets POLICY_FILE): no 4 KB environment limit,
+versioned and deployed with the code, and no extra API call or permission at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from .cloudhsm import all_regions
+from .constants import (
+    DEFAULT_MAX_WORKERS,
+    ENV_EXTERNAL_ID,
+    ENV_MAX_WORKERS,
+    ENV_MEMBER_ROLE_ARNS,
+    ENV_NOTIFY,
+    ENV_POLICY_FILE,
+    ENV_REGIONS,
+    ENV_REPORT_BUCKET,
+    ENV_TOPIC_ARN,
+    NOTIFY_FINDINGS,
+)
+from .observability import logger
+from .policy import Policy, PolicyError, load_policy_file
+
+ENV_AWS_REGION = "AWS_REGION"
+ENV_TASK_ROOT = "LAMBDA_TASK_ROOT"
+SECRET_KEYS = frozenset({ENV_EXTERNAL_ID})  # never echoed in an error message
+
+TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]+$"
+
+
+class ConfigurationError(ValueError):
+    """The function cannot run as configured. Its message is one line naming the variable."""
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+RoleArn = Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]
+
+
+class Environment(BaseModel):
+    """The environment variables the function reads (the names are in constants.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+
+    topic_arn: Annotated[str, Field(alias=ENV_TOPIC_ARN, pattern=TOPIC_ARN_PATTERN)]
+    regions: Annotated[CommaList, Field(alias=ENV_REGIONS)] = ()
+    aws_region: Annotated[str | None, Field(alias=ENV_AWS_REGION)] = None
+    policy_file: Annotated[
+        str | None, Field(alias=ENV_POLICY_FILE), BeforeValidator(_blank_is_none)
+    ] = None
+    notify: Annotated[
+        Literal["always", "findings"], Field(alias=ENV_NOTIFY), BeforeValidator(_blank_is_none)
+    ] = "always"
+    report_bucket: Annotated[
+        str | None,
+        Field(alias=ENV_REPORT_BUCKET, pattern=BUCKET_PATTERN),
+        BeforeValidator(_blank_is_none),
+    ] = None
+    member_role_arns: Annotated[
+        tuple[RoleArn, ...], Field(alias=ENV_MEMBER_ROLE_ARNS), BeforeValidator(_comma_list)
+    ] = ()
+    external_id: Annotated[
+        str | None,
+        Field(alias=ENV_EXTERNAL_ID, min_length=2, max_length=1224, pattern=EXTERNAL_ID_PATTERN),
+        BeforeValidator(_blank_is_none),
+    ] = None
+    max_workers: Annotated[
+        int, Field(alias=ENV_MAX_WORKERS, ge=1, le=256), BeforeValidator(_blank_is_none)
+    ] = DEFAULT_MAX_WORKERS
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """Everything one run needs, resolved: regions expanded, the policy loaded."""
+
+    topic_arn: str
+    regions: tuple[str, ...]
+    policy: Policy
+    policy_source: str
+    notify: str
+    report_bucket: str | None
+    member_role_arns: tuple[str, ...]
+    external_id: str | None
+    max_workers: int
+
+    @property
+    def notify_only_findings(self) -> bool:
+        return self.notify == NOTIFY_FINDINGS
+
+
+EXPECTED = {
+    ENV_TOPIC_ARN: "an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:NAME",
+    ENV_MEMBER_ROLE_ARNS: "comma-separated IAM role ARNs, arn:aws:iam::ACCOUNT:role/NAME",
+    ENV_REPORT_BUCKET: "an S3 bucket name",
+    ENV_EXTERNAL_ID: "2 to 1224 characters of letters, digits and +=,.@:/-",
+}
+
+
+def _describe(error: ErrorDetails) -> str:
+    key = str(error["loc"][0]) if error["loc"] else "environment"
+    if error["type"] == "missing":
+        return f"{key} is required"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] in {"string_pattern_mismatch", "string_too_short", "string_too_long"}:
+        message = f"expected {EXPECTED.get(key, message)}"
+    value = error.get("input")
+    if key in SECRET_KEYS or not isinstance(value, str | int):
+        return f"{key}: {message}"
+    shown = str(value) if len(str(value)) <= 60 else str(value)[:57] + "..."
+    return f"{key}: {message} (got {shown!r})"
+
+
+def _resolve_regions(asked: tuple[str, ...], own_region: str | None) -> tuple[str, ...]:
+    regions: list[str] = []
+    for region in asked:
+        names = all_regions() if region == "all" else [region]
+        for name in names:
+            if not re.fullmatch(REGION_PATTERN, name):
+                raise ConfigurationError(f"{ENV_REGIONS}: {name!r} is not a region name")
+            if name not in regions:
+                regions.append(name)
+    if not regions:
+        if not own_region:
+            raise ConfigurationError(f"{ENV_REGIONS} is empty and {ENV_AWS_REGION} is not set")
+        regions.append(own_region)
+    return tuple(regions)
+
+
+def _policy_path(policy_file: str, environ: Mapping[str, str]) -> Path:
+    path = Path(policy_file)
+    if path.is_absolute():
+        return path
+    return Path(environ.get(ENV_TASK_ROOT) or os.getcwd()) / path
+
+
+def load_configuration(environ: Mapping[str, str]) -> Configuration:
+    """Validate the environment and load the policy; ConfigurationError says what is wrong."""
+    try:
+        env = Environment.model_validate(dict(environ))
+    except ValidationError as exc:
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigurationError(_describe(errors[0]) + more) from None
+    policy = Policy()
+    policy_source = "defaults"
+    if env.policy_file:
+        path = _policy_path(env.policy_file, environ)
+        try:
+            policy = load_policy_file(path)
+        except PolicyError as exc:
+            raise ConfigurationError(f"{ENV_POLICY_FILE}: {exc}") from None
+        policy_source = env.policy_file
+    return Configuration(
+        topic_arn=env.topic_arn,
+        regions=_resolve_regions(env.regions, env.aws_region),
+        policy=policy,
+        policy_source=policy_source,
+        notify=env.notify,
+        report_bucket=env.report_bucket,
+        member_role_arns=env.member_role_arns,
+        external_id=env.external_id,
+        max_workers=env.max_workers,
+    )
+
+
+@functools.cache
+def configuration() -> Configuration:
+    """The configuration of this execution environment (a failure is not cached)."""
+    return load_configuration(os.environ)
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def validated_configuration(handler: Handler) -> Handler:
+    """Fail the invocation at once, with one clear log line, when the configuration is bad."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        try:
+            configuration()
+        except ConfigurationError as exc:
+            logger.error(f"configuration error: {exc}")
+            raise
+        return handler(event, context)
+
+    return wrapper  # type: ignore[return-value]

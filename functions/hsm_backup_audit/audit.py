@@ -12,13 +12,22 @@ from datetime import datetime
 from typing import Any
 
 from .constants import STATE_READY, Severity, Status
-from .model import BackupRecord, ClusterRecord, Finding, ScanError, parse_backup, parse_cluster
+from .model import (
+    MISSING,
+    BackupRecord,
+    ClusterRecord,
+    Finding,
+    ScanError,
+    parse_backup,
+    parse_cluster,
+)
 from .policy import Policy
 from .rules import (
     SHARED_NOTE,
     apply_exemptions,
     backup_findings,
     cluster_findings,
+    in_future,
     overdue_candidate,
 )
 
@@ -90,6 +99,7 @@ class Audit:
         self._regions_without_backups: set[tuple[str, str]] = set()
         # dedupe key -> True while the backup has only been seen as shared
         self._seen: dict[int, bool] = {}
+        self._unnamed = 0
         self._by_key: dict[int, list[Finding]] = {}
         self._newest_ready: dict[ClusterKey, _Newest] = {}
         self._overdue: list[tuple[int, ClusterKey, Finding]] = []
@@ -116,7 +126,12 @@ class Audit:
             self._add_backup(parse_backup(raw, account_id, region, shared))
 
     def _add_backup(self, backup: BackupRecord) -> None:
-        key = backup.dedupe_key
+        if backup.arn is None and backup.backup_id == MISSING:
+            # Nothing identifies it: never merge it into another backup (that could hide it).
+            self._unnamed += 1
+            key = hash((MISSING, self._unnamed))
+        else:
+            key = backup.dedupe_key
         seen_as_shared_only = self._seen.get(key)
         if seen_as_shared_only is not None:
             if seen_as_shared_only and not backup.shared:
@@ -148,6 +163,8 @@ class Audit:
         """Each owned cluster's newest READY backup: for stale-cluster and overdue."""
         if backup.state != STATE_READY or backup.shared or backup.is_copy or not backup.created:
             return
+        if in_future(backup.created, self.now):
+            return  # a timestamp from the future cannot make a stale cluster look fresh
         cluster_key = (backup.account_id, backup.region, backup.cluster_id)
         newest = self._newest_ready.get(cluster_key)
         if newest is None or backup.created > newest.created:

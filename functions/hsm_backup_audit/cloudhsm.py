@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +17,21 @@ from .constants import (
     CLUSTERS_PAGE_SIZE,
     CONNECT_TIMEOUT_SECONDS,
     DEFAULT_MAX_WORKERS,
+    MAX_EMPTY_PAGES_IN_A_ROW,
     READ_TIMEOUT_SECONDS,
     RETRY_MAX_ATTEMPTS,
     RETRY_MODE,
 )
 
 SERVICE = "cloudhsmv2"
+
+# botocore logs each request's headers and canonical request at DEBUG, and with them an
+# assumed role's session token. Unless a logger was set on purpose, the SDK logs from
+# WARNING up, whatever level the root logger (or AWS_LAMBDA_LOG_LEVEL) asks for.
+SDK_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+for _name in SDK_LOGGERS:
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class ListingError(Exception):
@@ -33,11 +43,29 @@ class ListingError(Exception):
         self.message = message
 
 
-def client_config(max_workers: int = DEFAULT_MAX_WORKERS, retry_mode: str = RETRY_MODE) -> Config:
+@dataclass(frozen=True)
+class ClientLimits:
+    """How long one call may take: attempts x (connect + read) plus backoff, at worst.
+
+    The defaults bound a hanging endpoint; tests shrink them to stay fast."""
+
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS
+    read_timeout: float = READ_TIMEOUT_SECONDS
+    max_attempts: int = RETRY_MAX_ATTEMPTS
+
+
+DEFAULT_LIMITS = ClientLimits()
+
+
+def client_config(
+    max_workers: int = DEFAULT_MAX_WORKERS,
+    retry_mode: str = RETRY_MODE,
+    limits: ClientLimits = DEFAULT_LIMITS,
+) -> Config:
     return Config(
-        retries={"mode": retry_mode, "max_attempts": RETRY_MAX_ATTEMPTS},
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": retry_mode, "max_attempts": limits.max_attempts},
+        connect_timeout=limits.connect_timeout,
+        read_timeout=limits.read_timeout,
         max_pool_connections=max(10, max_workers),
         user_agent_extra="hsm-backup-audit",
     )
@@ -64,8 +92,10 @@ def account_id_of_role(role_arn: str) -> str:
     return parts[4]
 
 
-def caller_account(session: boto3.session.Session, endpoint_url: str | None) -> str:
-    sts = session.client("sts", endpoint_url=endpoint_url, config=client_config())
+def caller_account(
+    session: boto3.session.Session, endpoint_url: str | None, limits: ClientLimits = DEFAULT_LIMITS
+) -> str:
+    sts = session.client("sts", endpoint_url=endpoint_url, config=client_config(limits=limits))
     return str(sts.get_caller_identity()["Account"])
 
 
@@ -74,8 +104,9 @@ def assume_role(
     role_arn: str,
     external_id: str | None,
     endpoint_url: str | None,
+    limits: ClientLimits = DEFAULT_LIMITS,
 ) -> Account:
-    sts = session.client("sts", endpoint_url=endpoint_url, config=client_config())
+    sts = session.client("sts", endpoint_url=endpoint_url, config=client_config(limits=limits))
     kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": ASSUME_ROLE_SESSION_NAME}
     if external_id:
         kwargs["ExternalId"] = external_id
@@ -99,11 +130,13 @@ def _pages(
 ) -> Iterator[list[Any]]:
     """Follow NextToken to the end with botocore's paginator.
 
-    A token seen before ends the listing with an error rather than looping.
+    A token seen before ends the listing with an error rather than looping, and so does a
+    run of empty pages that never ends. A page without its list is malformed, never "none".
     """
     paginator = client.get_paginator(operation)
     pages = iter(paginator.paginate(**params, PaginationConfig={"PageSize": page_size}))
     seen_tokens: set[str] = set()
+    empty_in_a_row = 0
     while True:
         if should_stop():
             raise ListingError("DeadlineExceeded", "stopped early: the time budget ran out")
@@ -112,10 +145,17 @@ def _pages(
         except StopIteration:
             return
         items = page.get(result_key)
-        if items is not None and not isinstance(items, list):
-            raise ListingError("MalformedResponse", f"{result_key} is not a list")
-        yield items or []
+        if not isinstance(items, list):
+            said = "is missing" if items is None else "is not a list"
+            raise ListingError("MalformedResponse", f"{result_key} {said} in the answer")
+        yield items
         token = page.get("NextToken")
+        empty_in_a_row = 0 if items or not token else empty_in_a_row + 1
+        if empty_in_a_row >= MAX_EMPTY_PAGES_IN_A_ROW:
+            raise ListingError(
+                "MalformedResponse",
+                f"{empty_in_a_row} empty pages in a row, each with a new NextToken",
+            )
         if token:
             if token in seen_tokens:
                 raise ListingError("RepeatedNextToken", "the same NextToken came back twice")

@@ -20,7 +20,13 @@ CLUSTERS_PAGE_SIZE = 25
 RETRY_MODE = "standard"
 RETRY_MAX_ATTEMPTS = 8
 CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 20
+# A DescribeBackups page of 50 answers in well under a second; 10 s is generous and keeps
+# the worst single call (8 attempts x (5 + 10) s + backoff) near 3 minutes.
+READ_TIMEOUT_SECONDS = 10
+# A listing that keeps answering empty pages with a fresh NextToken ends with an error.
+MAX_EMPTY_PAGES_IN_A_ROW = 20
+# A timestamp further than this in the future is not believed (it cannot prove freshness).
+CLOCK_SKEW_SECONDS = 300
 DEFAULT_MAX_WORKERS = 16
 
 
@@ -32,6 +38,7 @@ class Rule(StrEnum):
     RETENTION_POLICY = "retention-policy"
     OVERDUE = "overdue"
     STALE_CLUSTER = "stale-cluster"
+    UNKNOWN_STATE = "unknown-state"
 
 
 class Severity(IntEnum):
@@ -49,6 +56,7 @@ RULE_SEVERITY: dict[Rule, Severity] = {
     Rule.RETENTION_POLICY: Severity.MEDIUM,
     Rule.OVERDUE: Severity.MEDIUM,
     Rule.STALE_CLUSTER: Severity.HIGH,
+    Rule.UNKNOWN_STATE: Severity.MEDIUM,
 }
 
 

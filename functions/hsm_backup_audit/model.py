@@ -40,16 +40,18 @@ def safe_text(value: Any, limit: int = MAX_VALUE_LENGTH) -> str:
 
 
 def as_utc(value: Any) -> datetime | None:
-    """The one place a timestamp is normalised: naive means UTC (moto sends naive ones)."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if isinstance(value, str) and value:
-        try:
+    """The one place a timestamp is normalised: naive means UTC (moto sends naive ones).
+
+    A value that is no usable moment (out of range, NaN, garbage) is None: never a crash."""
+    try:
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=UTC)
+        if isinstance(value, str) and value:
             return as_utc(datetime.fromisoformat(value))
-        except ValueError:
-            return None
+    except (ValueError, OverflowError, OSError):
+        return None
     return None
 
 

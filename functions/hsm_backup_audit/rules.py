@@ -6,7 +6,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
 from .constants import (
+    CLOCK_SKEW_SECONDS,
     CLUSTER_STATES_BEING_DELETED,
+    KNOWN_BACKUP_STATES,
     RULE_SEVERITY,
     STATE_DELETED,
     STATE_PENDING_DELETION,
@@ -48,6 +50,11 @@ def _age_days(moment: datetime, now: datetime) -> float:
     return (now - moment).total_seconds() / 86400
 
 
+def in_future(moment: datetime, now: datetime) -> bool:
+    """Later than now beyond clock skew: such a timestamp proves nothing (not freshness)."""
+    return (moment - now).total_seconds() > CLOCK_SKEW_SECONDS
+
+
 def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
     """The rules that need nothing but the backup itself."""
     region, bid = backup.region, backup.backup_id
@@ -63,6 +70,16 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             f"aws cloudhsmv2 restore-backup --backup-id {bid} --region {region}",
         )
         return
+    if backup.state not in KNOWN_BACKUP_STATES:
+        said = f"BackupState {backup.state}" if backup.state else "BackupState is not reported"
+        yield _finding(
+            Rule.UNKNOWN_STATE,
+            backup,
+            f"{said}: not a state this audit knows, so the backup cannot count as compliant "
+            "(it was judged by every other rule too).",
+            f"Check the backup by hand: aws cloudhsmv2 describe-backups "
+            f"--filters backupIds={bid} --region {region}",
+        )
     if backup.never_expires is not False and not policy.allow_never_expires:
         said = "NeverExpires is true" if backup.never_expires else "NeverExpires is not reported"
         yield _finding(
@@ -131,6 +148,15 @@ def overdue_candidate(
             f"aws cloudhsmv2 describe-backups --filters backupIds={backup.backup_id} "
             f"--region {backup.region}",
         )
+    if in_future(backup.created, now):
+        return _finding(
+            Rule.OVERDUE,
+            backup,
+            f"CreateTimestamp {backup.created:%Y-%m-%d %H:%M} UTC is in the future, "
+            "so its age cannot be judged.",
+            f"aws cloudhsmv2 describe-backups --filters backupIds={backup.backup_id} "
+            f"--region {backup.region}",
+        )
     age = _age_days(backup.created, now)
     if age <= limit:
         return None
@@ -172,8 +198,9 @@ def cluster_findings(
     gap = timedelta(hours=policy.max_backup_gap_hours)
     if newest_ready is not None and now - newest_ready <= gap:
         return
-    if newest_ready is None and cluster.created is not None and now - cluster.created <= gap:
-        return  # too young to owe a backup yet
+    born = cluster.created
+    if newest_ready is None and born is not None and not in_future(born, now) and now - born <= gap:
+        return  # too young to owe a backup yet (a CreateTimestamp in the future proves nothing)
     if newest_ready is None:
         said = "The cluster has no READY backup"
     else:

@@ -7,6 +7,7 @@ which alone feeds the Audit, so the report does not depend on arrival order.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +17,14 @@ from typing import Any
 
 import boto3
 from botocore.client import BaseClient
-from botocore.exceptions import BotoCoreError, ClientError, PaginationError
+from botocore.exceptions import ClientError, PaginationError
 
 from .audit import Audit, Report, Scope
 from .cloudhsm import (
+    DEFAULT_LIMITS,
     SERVICE,
     Account,
+    ClientLimits,
     ListingError,
     assume_role,
     backup_pages,
@@ -36,6 +39,9 @@ from .policy import Policy
 CLUSTERS, OWNED, SHARED = "clusters", "owned", "shared"
 OPERATION = {CLUSTERS: "DescribeClusters", OWNED: "DescribeBackups", SHARED: "DescribeBackups"}
 GLOBAL = "global"
+# How often a waiting thread looks up: a worker blocked on a full queue, or the main loop
+# waiting for a page while the time budget may have run out.
+POLL_SECONDS = 0.2
 
 
 def never() -> bool:
@@ -55,6 +61,7 @@ class ScanRequest:
     should_stop: Callable[[], bool] = never
     session: boto3.session.Session | None = None
     now: datetime | None = None
+    limits: ClientLimits = DEFAULT_LIMITS  # timeouts and attempts per call (tests shrink them)
 
 
 @dataclass(frozen=True)
@@ -78,22 +85,25 @@ def describe_exception(exc: BaseException) -> tuple[str, str]:
         return safe_text(error.get("Code") or "ClientError", 64), safe_text(
             error.get("Message") or str(exc), 300
         )
-    if isinstance(exc, PaginationError):
-        return "RepeatedNextToken", safe_text(str(exc), 300)
+    if isinstance(exc, PaginationError):  # its text quotes the token: say it without
+        return "RepeatedNextToken", "the same NextToken came back twice"
     return type(exc).__name__, safe_text(str(exc), 300)
 
 
 def _accounts(request: ScanRequest, session: boto3.session.Session, audit: Audit) -> list[Account]:
     accounts: list[Account] = []
     try:
-        accounts.append(Account(caller_account(session, request.endpoint_url), session))
-    except (ClientError, BotoCoreError) as exc:
+        own = caller_account(session, request.endpoint_url, request.limits)
+        accounts.append(Account(own, session))
+    except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
         code, message = describe_exception(exc)
         audit.add_error(ScanError("unknown", GLOBAL, "GetCallerIdentity", code, message))
     for role_arn in request.role_arns:
         try:
-            account = assume_role(session, role_arn, request.external_id, request.endpoint_url)
-        except (ClientError, BotoCoreError, ValueError) as exc:
+            account = assume_role(
+                session, role_arn, request.external_id, request.endpoint_url, request.limits
+            )
+        except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
             code, message = describe_exception(exc)
             account_id = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "unknown"
             audit.add_error(ScanError(account_id, GLOBAL, "AssumeRole", code, message))
@@ -104,7 +114,7 @@ def _accounts(request: ScanRequest, session: boto3.session.Session, audit: Audit
 
 
 def _plan(request: ScanRequest, accounts: list[Account]) -> list[_Listing]:
-    config = client_config(request.max_workers, request.retry_mode)
+    config = client_config(request.max_workers, request.retry_mode, request.limits)
     kinds = [CLUSTERS, OWNED] + ([SHARED] if request.policy.include_shared else [])
     listings: list[_Listing] = []
     for account in accounts:
@@ -122,16 +132,75 @@ def _walk(listing: _Listing, should_stop: Callable[[], bool]) -> Iterator[list[A
     return backup_pages(listing.client, listing.kind == SHARED, should_stop)
 
 
+def _put(out: queue.Queue[tuple[Any, ...]], item: tuple[Any, ...], gone: threading.Event) -> bool:
+    """Hand a result to the main loop; give up once nobody is reading any more."""
+    while not gone.is_set():
+        try:
+            out.put(item, timeout=POLL_SECONDS)
+        except queue.Full:
+            continue
+        return True
+    return False
+
+
 def _run_listing(
-    listing: _Listing, should_stop: Callable[[], bool], out: queue.Queue[tuple[Any, ...]]
+    listing: _Listing,
+    should_stop: Callable[[], bool],
+    out: queue.Queue[tuple[Any, ...]],
+    gone: threading.Event,
 ) -> None:
+    def stop() -> bool:
+        return gone.is_set() or should_stop()
+
     try:
-        for page in _walk(listing, should_stop):
-            out.put(("page", listing, page))
+        for page in _walk(listing, stop):
+            if not _put(out, ("page", listing, page), gone):
+                return
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error entry
-        out.put(("failed", listing, exc))
+        _put(out, ("failed", listing, exc), gone)
     else:
-        out.put(("done", listing, None))
+        _put(out, ("done", listing, None), gone)
+
+
+def _fold(audit: Audit, listing: _Listing, page: list[Any]) -> None:
+    """Feed one page to the audit. A page that cannot be read is an error entry, not a crash."""
+    try:
+        if listing.kind == CLUSTERS:
+            audit.add_clusters(listing.account_id, listing.region, page)
+        else:
+            audit.add_backups(listing.account_id, listing.region, listing.kind == SHARED, page)
+    except Exception as exc:  # noqa: BLE001 - the run goes on, INCOMPLETE
+        code, message = describe_exception(exc)
+        audit.add_error(
+            ScanError(listing.account_id, listing.region, listing.operation, code, message)
+        )
+
+
+Held = dict[tuple[str, str], list[tuple[_Listing, list[Any]]]]
+
+
+def _handle(
+    audit: Audit, waiting: Held, running: set[_Listing], event: str, listing: _Listing, payload: Any
+) -> None:
+    """One event from a worker: a page, or the end of a listing (done or failed)."""
+    where = (listing.account_id, listing.region)
+    if event == "page":
+        if listing.kind != CLUSTERS and where in waiting:
+            waiting[where].append((listing, payload))  # the region's clusters are not in yet
+        else:
+            _fold(audit, listing, payload)
+        return
+    running.discard(listing)
+    if event == "failed":
+        code, message = describe_exception(payload)
+        audit.add_error(ScanError(*where, listing.operation, code, message))
+        if listing.kind == CLUSTERS:
+            audit.clusters_unavailable(*where)
+        elif listing.kind == OWNED:
+            audit.backups_unavailable(*where)
+    if listing.kind == CLUSTERS:
+        for held, page in waiting.pop(where, []):
+            _fold(audit, held, page)
 
 
 def scan(request: ScanRequest) -> Report:
@@ -143,35 +212,31 @@ def scan(request: ScanRequest) -> Report:
     listings = _plan(request, accounts)
 
     results: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max(64, 4 * len(listings)))
-    waiting: dict[tuple[str, str], list[tuple[_Listing, list[Any]]]] = {
-        (lst.account_id, lst.region): [] for lst in listings
-    }
-    remaining = len(listings)
+    waiting: Held = {(lst.account_id, lst.region): [] for lst in listings}
+    running = set(listings)
+    gone = threading.Event()  # set when the main loop leaves: workers stop and never block
     workers = max(1, min(request.max_workers, len(listings) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing")
+    try:
         for listing in listings:
-            pool.submit(_run_listing, listing, request.should_stop, results)
-        while remaining:
-            event, listing, payload = results.get()
-            where = (listing.account_id, listing.region)
-            if event == "page" and listing.kind == CLUSTERS:
-                audit.add_clusters(listing.account_id, listing.region, payload)
-            elif event == "page" and where in waiting:
-                waiting[where].append((listing, payload))  # clusters of the region not in yet
-            elif event == "page":
-                audit.add_backups(*where, listing.kind == SHARED, payload)
+            pool.submit(_run_listing, listing, request.should_stop, results, gone)
+        while running:
+            try:
+                event, listing, payload = results.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if not request.should_stop():
+                    continue
+                # Out of time and the listings still running are stuck in a call: do not
+                # wait for their timeouts. Each is an error entry; what was read is kept.
+                stuck = ListingError("DeadlineExceeded", "stopped waiting: the time budget ran out")
+                pending = [("failed", listing, stuck) for listing in running]
             else:
-                remaining -= 1
-                if event == "failed":
-                    code, message = describe_exception(payload)
-                    audit.add_error(ScanError(*where, listing.operation, code, message))
-                    if listing.kind == CLUSTERS:
-                        audit.clusters_unavailable(*where)
-                    elif listing.kind == OWNED:
-                        audit.backups_unavailable(*where)
-                if listing.kind == CLUSTERS:
-                    for held, page in waiting.pop(where, []):
-                        audit.add_backups(held.account_id, held.region, held.kind == SHARED, page)
+                pending = [(event, listing, payload)]
+            for event, listing, payload in pending:
+                _handle(audit, waiting, running, event, listing, payload)
+    finally:
+        gone.set()
+        pool.shutdown(wait=not running, cancel_futures=True)
 
     account_ids = tuple(a.account_id for a in accounts)
     scope = Scope(

@@ -138,6 +138,14 @@ class FaultLayer:
             return self.app(environ, start_response)
         if fault.action in _ERRORS:
             status, code, message = _ERRORS[fault.action]
+            if not environ.get("HTTP_X_AMZ_TARGET"):  # query protocol (STS): an XML error
+                xml = (
+                    f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                    f"<Message>{message}</Message></Error><RequestId>fault</RequestId>"
+                    "</ErrorResponse>"
+                )
+                start_response(f"{status} {code}", [("Content-Type", "text/xml")])
+                return [xml.encode()]
             payload = json.dumps({"__type": code, "message": message}).encode()
             start_response(
                 f"{status} {code}",

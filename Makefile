@@ -35,7 +35,18 @@ lint: install
 unit: install
 	$(BIN)/pytest -q
 
-test: lint unit
+test: lint unit cfn-lint
+
+# CDK: offline, no AWS credentials needed to synth. Pass context with CDK_ARGS, e.g.
+# make deploy CDK_ARGS="-c notificationEmails=ops@example.com"
+synth: install $(NPM_STAMP)
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+cfn-lint: synth
+	$(BIN)/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
+
+deploy: install $(NPM_STAMP)
+	$(CDK) deploy HsmBackupAudit $(CDK_ARGS)
 
 bench: install
 	$(BIN)/python -m tests.bench

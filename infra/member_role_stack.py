@@ -1,0 +1,79 @@
+"""The read-only role a member account deploys, so the audit function can see its backups.
+
+It trusts only the audit function's role: the audit account is the principal and the
+condition names the role by ARN. That works before the audit stack exists (a role ARN as
+the principal would not) and survives the role being re-created.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnOutput, CfnParameter, Duration, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from . import constants as c
+from .nag import acknowledge
+from .settings import Settings
+
+READ_ACTIONS = ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"]
+
+
+class MemberRoleStack(Stack):
+    """Deploy once in each member account: `cdk deploy HsmBackupAuditMemberRole`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+        super().__init__(
+            scope, construct_id, description="hsm-backup-audit: read-only role for the audit"
+        )
+        self.audit_account = self._build_audit_account_parameter(settings)
+        self.role = self._build_role(settings)
+        CfnOutput(
+            self,
+            "MemberRoleArn",
+            value=self.role.role_arn,
+            description="Add this ARN to the audit stack's memberRoleArns",
+        )
+
+    def _build_audit_account_parameter(self, settings: Settings) -> CfnParameter:
+        return CfnParameter(
+            self,
+            "AuditAccountId",
+            type="String",
+            allowed_pattern=r"^\d{12}$",
+            description="The account where the hsm-backup-audit stack (its function) runs",
+            default=settings.audit_account_id,
+        )
+
+    def audit_role_arn(self) -> str:
+        account = self.audit_account.value_as_string
+        return f"arn:{Aws.PARTITION}:iam::{account}:role/{c.AUDIT_FUNCTION_ROLE_NAME}"
+
+    def _build_role(self, settings: Settings) -> iam.Role:
+        conditions: dict[str, dict[str, str]] = {
+            "ArnEquals": {"aws:PrincipalArn": self.audit_role_arn()}
+        }
+        if settings.member_external_id:
+            conditions["StringEquals"] = {"sts:ExternalId": settings.member_external_id}
+        role = iam.Role(
+            self,
+            "MemberRole",
+            role_name=c.MEMBER_ROLE_NAME,
+            description="Lets the hsm-backup-audit function read this account's CloudHSM backups",
+            assumed_by=iam.AccountPrincipal(self.audit_account.value_as_string).with_conditions(
+                conditions
+            ),
+            max_session_duration=Duration.hours(1),
+            inline_policies={
+                "ReadCloudHsmBackups": iam.PolicyDocument(
+                    statements=[iam.PolicyStatement(actions=READ_ACTIONS, resources=["*"])]
+                )
+            },
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "cloudhsm:DescribeBackups and DescribeClusters support no "
+            "resource-level permissions: their only resource is *.",
+            "Resource::*",
+        )
+        return role

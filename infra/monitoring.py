@@ -1,0 +1,165 @@
+"""The dashboard and alarms, on exactly the namespace, metric names and dimensions the
+function emits: they are imported from `hsm_backup_audit.constants`, never retyped."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from hsm_backup_audit import constants as fn
+
+from . import constants as c
+
+NAMESPACE = fn.METRICS_NAMESPACE_DEFAULT
+SERVICE_DIMENSIONS = {fn.DIMENSION_SERVICE: fn.SERVICE_NAME}
+RUN_PERIOD = Duration.days(1)  # one point per daily run on the dashboard
+ALARM_PERIOD = Duration.hours(1)
+MAXIMUM = cw.Stats.MAXIMUM
+SUM = cw.Stats.SUM
+
+
+def audit_metric(
+    name: str, statistic: str, period: Duration = RUN_PERIOD, **dims: str
+) -> cw.Metric:
+    return cw.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map={**SERVICE_DIMENSIONS, **dims},
+        statistic=statistic,
+        period=period,
+    )
+
+
+def search_by(dimension: str, metric_name: str) -> cw.MathExpression:
+    """One line per value of `dimension` (regions and accounts are not known at synth)."""
+    keys = ",".join([NAMESPACE, dimension, fn.DIMENSION_SERVICE])
+    query = f'{{{keys}}} MetricName="{metric_name}" {fn.DIMENSION_SERVICE}="{fn.SERVICE_NAME}"'
+    seconds = int(RUN_PERIOD.to_seconds())
+    return cw.MathExpression(
+        expression=f"SEARCH('{query}', '{MAXIMUM}', {seconds})", label="", period=RUN_PERIOD
+    )
+
+
+class Monitoring(Construct):
+    """Dashboard, and three alarms that publish to the digest topic."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, function: lambda_.IFunction, topic: sns.ITopic
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._prefix = Stack.of(self).stack_name
+        self.alarms = [
+            self._build_noncompliant_alarm(),
+            self._build_scan_errors_alarm(),
+            self._build_no_run_alarm(),
+        ]
+        for alarm in self.alarms:
+            alarm.add_alarm_action(actions.SnsAction(topic))
+        self.dashboard = self._build_dashboard(function)
+
+    @property
+    def dashboard_url(self) -> str:
+        return (
+            f"https://console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
+            f"#dashboards:name={self.dashboard.dashboard_name}"
+        )
+
+    def _build_noncompliant_alarm(self) -> cw.Alarm:
+        return cw.Alarm(
+            self,
+            "NonCompliantBackupsAlarm",
+            alarm_name=f"{self._prefix}-NonCompliantBackups",
+            alarm_description=(
+                "The last audit found CloudHSM backups that break the policy. Read the digest "
+                "email (or the JSON report) and run the remediation command of each finding, "
+                "or add an exemption with a reason and an expiry date to the policy."
+            ),
+            metric=audit_metric(fn.METRIC_NONCOMPLIANT_BACKUPS, MAXIMUM, ALARM_PERIOD),
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.IGNORE,  # keep the last run's verdict
+        )
+
+    def _build_scan_errors_alarm(self) -> cw.Alarm:
+        return cw.Alarm(
+            self,
+            "ScanErrorsAlarm",
+            alarm_name=f"{self._prefix}-ScanErrors",
+            alarm_description=(
+                "The last audit could not read everything (INCOMPLETE). The digest's Errors "
+                "section names each region or account and the API error: check the function's "
+                "role, the member roles' trust and the region list, then invoke it again."
+            ),
+            metric=audit_metric(fn.METRIC_SCAN_ERRORS, SUM, ALARM_PERIOD),
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.IGNORE,
+        )
+
+    def _build_no_run_alarm(self) -> cw.Alarm:
+        hours = c.NO_RUN_HOURS
+        return cw.Alarm(
+            self,
+            "NoRecentRunAlarm",
+            alarm_name=f"{self._prefix}-NoRunIn{hours}Hours",
+            alarm_description=(
+                f"No audit has finished in {hours} hours, so nobody is told about backups. "
+                "Check the schedule (EventBridge Scheduler), its dead-letter queue and the "
+                "function's logs and errors, fix the cause, then invoke the function once."
+            ),
+            metric=audit_metric(fn.METRIC_BACKUPS_SCANNED, cw.Stats.SAMPLE_COUNT, ALARM_PERIOD),
+            threshold=1,
+            comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=hours,
+            datapoints_to_alarm=hours,
+            treat_missing_data=cw.TreatMissingData.BREACHING,
+        )
+
+    def _build_dashboard(self, function: lambda_.IFunction) -> cw.Dashboard:
+        def graph(title: str, *metrics: cw.IMetric, width: int = 8) -> cw.GraphWidget:
+            return cw.GraphWidget(title=title, left=list(metrics), width=width, height=6)
+
+        by_rule = [
+            audit_metric(fn.METRIC_FINDINGS, MAXIMUM, **{fn.DIMENSION_RULE: rule.value})
+            for rule in fn.Rule
+        ]
+        return cw.Dashboard(
+            self,
+            "Dashboard",
+            default_interval=Duration.days(30),
+            widgets=[
+                [cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=3)],
+                [
+                    graph(
+                        "Non-compliant backups and findings",
+                        audit_metric(fn.METRIC_NONCOMPLIANT_BACKUPS, MAXIMUM),
+                        audit_metric(fn.METRIC_FINDINGS, MAXIMUM),
+                    ),
+                    graph("Findings by rule", *by_rule, width=16),
+                ],
+                [
+                    graph("Backups scanned", audit_metric(fn.METRIC_BACKUPS_SCANNED, MAXIMUM)),
+                    graph("Scan errors", audit_metric(fn.METRIC_SCAN_ERRORS, SUM)),
+                    graph(
+                        "Scan duration (seconds)", audit_metric(fn.METRIC_SCAN_DURATION, MAXIMUM)
+                    ),
+                ],
+                [
+                    graph("Findings by region", search_by(fn.DIMENSION_REGION, fn.METRIC_FINDINGS)),
+                    graph(
+                        "Findings by account", search_by(fn.DIMENSION_ACCOUNT, fn.METRIC_FINDINGS)
+                    ),
+                    graph(
+                        "Function invocations and errors",
+                        function.metric_invocations(statistic=SUM, period=RUN_PERIOD),
+                        function.metric_errors(statistic=SUM, period=RUN_PERIOD),
+                    ),
+                ],
+            ],
+        )

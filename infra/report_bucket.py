@@ -1,0 +1,52 @@
+"""The optional report bucket: every run's complete JSON report, kept as audit evidence."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .constants import REPORT_GLACIER_AFTER_DAYS
+from .nag import acknowledge
+
+
+class ReportBucket(Construct):
+    """Versioned, encrypted, private, TLS only; to Glacier after 90 days, then expired."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, expiration_days: int) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            versioned=True,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[self._build_lifecycle_rule(expiration_days)],
+        )
+        acknowledge(
+            self.bucket,
+            "S1",
+            "Only the audit function writes here, under reports/; its writes are logged by "
+            "the function itself. Turn on CloudTrail S3 data events if reads must be logged.",
+        )
+
+    @staticmethod
+    def _build_lifecycle_rule(expiration_days: int) -> s3.LifecycleRule:
+        glacier = Duration.days(REPORT_GLACIER_AFTER_DAYS)
+        return s3.LifecycleRule(
+            id="ArchiveThenExpireReports",
+            transitions=[
+                s3.Transition(storage_class=s3.StorageClass.GLACIER, transition_after=glacier)
+            ],
+            noncurrent_version_transitions=[
+                s3.NoncurrentVersionTransition(
+                    storage_class=s3.StorageClass.GLACIER, transition_after=glacier
+                )
+            ],
+            expiration=Duration.days(expiration_days),
+            noncurrent_version_expiration=Duration.days(expiration_days),
+            abort_incomplete_multipart_upload_after=Duration.days(1),
+        )

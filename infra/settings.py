@@ -1,0 +1,180 @@
+"""The app's settings, read from CDK context and checked before any construct is built.
+
+A bad value stops `cdk synth` with one line that names the context key; a bad policy
+stops it with the same line the command line prints (PolicyError).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from constructs import Node
+
+from hsm_backup_audit.constants import NOTIFY_ALWAYS, NOTIFY_FINDINGS
+from hsm_backup_audit.policy import load_policy_file
+
+from . import constants as c
+
+EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+SCHEDULE_PATTERN = re.compile(r"^(cron|rate|at)\(.+\)$")
+ALL_REGIONS = "all"
+
+
+class SettingsError(ValueError):
+    """A context value the app cannot use. Its message is one line naming the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    notification_emails: tuple[str, ...]
+    schedule: str
+    schedule_timezone: str
+    regions: tuple[str, ...]  # empty: the stack's own region; ("all",): every region
+    policy_file: Path
+    notify: str
+    report_bucket: bool
+    report_expiration_days: int
+    log_retention_days: int
+    max_workers: int | None
+    member_role_arns: tuple[str, ...]
+    member_external_id: str | None
+    audit_account_id: str | None
+    powertools_layer_version: int
+
+
+def _raw(node: Node, key: str) -> Any:
+    value = node.try_get_context(key)
+    return c.CONTEXT_DEFAULTS[key] if value is None else value
+
+
+def _text(node: Node, key: str) -> str:
+    return str(_raw(node, key)).strip()
+
+
+def _items(node: Node, key: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:
+    items = tuple(part.strip() for part in _text(node, key).split(",") if part.strip())
+    for item in items:
+        if not pattern.fullmatch(item):
+            raise SettingsError(f"{key}: {item!r} is not {expected}")
+    return tuple(dict.fromkeys(items))
+
+
+def _flag(node: Node, key: str) -> bool:
+    value = _raw(node, key)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in {"true", "false"}:
+        raise SettingsError(f"{key}: expected true or false (got {value!r})")
+    return text == "true"
+
+
+def _number(node: Node, key: str, low: int, high: int) -> int:
+    value = _raw(node, key)
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise SettingsError(f"{key}: expected a whole number (got {value!r})") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{key}: expected {low} to {high} (got {number})")
+    return number
+
+
+def _optional(node: Node, key: str, pattern: re.Pattern[str], expected: str) -> str | None:
+    text = _text(node, key)
+    if text and not pattern.fullmatch(text):
+        raise SettingsError(f"{key}: expected {expected}")  # may be a secret: not echoed
+    return text or None
+
+
+def _regions(node: Node) -> tuple[str, ...]:
+    regions = _items(
+        node,
+        c.CTX_REGIONS,
+        re.compile(rf"{REGION_PATTERN.pattern}|^{ALL_REGIONS}$"),
+        f"a region name or {ALL_REGIONS!r}",
+    )
+    if ALL_REGIONS in regions and len(regions) > 1:
+        raise SettingsError(f"{c.CTX_REGIONS}: {ALL_REGIONS!r} cannot be combined with regions")
+    return regions
+
+
+def _schedule(node: Node) -> tuple[str, str]:
+    schedule = _text(node, c.CTX_SCHEDULE)
+    if not SCHEDULE_PATTERN.fullmatch(schedule):
+        raise SettingsError(
+            f"{c.CTX_SCHEDULE}: expected cron(...), rate(...) or at(...) (got {schedule!r})"
+        )
+    zone = _text(node, c.CTX_SCHEDULE_TIMEZONE)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{c.CTX_SCHEDULE_TIMEZONE}: {zone!r} is not an IANA time zone"
+        ) from None
+    return schedule, zone
+
+
+def _policy_file(node: Node) -> Path:
+    path = Path(_text(node, c.CTX_POLICY_FILE))
+    path = path if path.is_absolute() else c.ROOT / path
+    load_policy_file(path)  # raises PolicyError with the command line's one-line message
+    return path
+
+
+def _log_retention(node: Node) -> int:
+    days = _number(node, c.CTX_LOG_RETENTION_DAYS, 1, 3653)
+    if days not in c.LOG_RETENTION_NAMES:
+        allowed = ", ".join(str(d) for d in c.LOG_RETENTION_NAMES)
+        raise SettingsError(f"{c.CTX_LOG_RETENTION_DAYS}: expected one of {allowed} (got {days})")
+    return days
+
+
+def _notify(node: Node) -> str:
+    notify = _text(node, c.CTX_NOTIFY)
+    if notify not in {NOTIFY_ALWAYS, NOTIFY_FINDINGS}:
+        raise SettingsError(
+            f"{c.CTX_NOTIFY}: expected {NOTIFY_ALWAYS} or {NOTIFY_FINDINGS} (got {notify!r})"
+        )
+    return notify
+
+
+def read_settings(node: Node) -> Settings:
+    """Every context key checked, with the defaults in infra/constants.py."""
+    schedule, zone = _schedule(node)
+    workers = _text(node, c.CTX_MAX_WORKERS)
+    return Settings(
+        notification_emails=_items(
+            node, c.CTX_NOTIFICATION_EMAILS, EMAIL_PATTERN, "an email address"
+        ),
+        schedule=schedule,
+        schedule_timezone=zone,
+        regions=_regions(node),
+        policy_file=_policy_file(node),
+        notify=_notify(node),
+        report_bucket=_flag(node, c.CTX_REPORT_BUCKET),
+        report_expiration_days=_number(
+            node, c.CTX_REPORT_EXPIRATION_DAYS, c.REPORT_GLACIER_AFTER_DAYS + 1, 36500
+        ),
+        log_retention_days=_log_retention(node),
+        max_workers=_number(node, c.CTX_MAX_WORKERS, 1, 256) if workers else None,
+        member_role_arns=_items(node, c.CTX_MEMBER_ROLE_ARNS, ROLE_ARN_PATTERN, "an IAM role ARN"),
+        member_external_id=_optional(
+            node,
+            c.CTX_MEMBER_EXTERNAL_ID,
+            EXTERNAL_ID_PATTERN,
+            "2 to 1224 characters of letters, digits and +=,.@:/-",
+        ),
+        audit_account_id=_optional(
+            node, c.CTX_AUDIT_ACCOUNT_ID, ACCOUNT_PATTERN, "a 12-digit AWS account id"
+        ),
+        powertools_layer_version=_number(node, c.CTX_POWERTOOLS_LAYER_VERSION, 1, 10000),
+    )

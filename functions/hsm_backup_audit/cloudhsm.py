@@ -63,7 +63,8 @@ def client_config(
     limits: ClientLimits = DEFAULT_LIMITS,
 ) -> Config:
     return Config(
-        retries={"mode": retry_mode, "max_attempts": limits.max_attempts},
+        # total_max_attempts counts the first call; botocore's "max_attempts" would not.
+        retries={"mode": retry_mode, "total_max_attempts": limits.max_attempts},
         connect_timeout=limits.connect_timeout,
         read_timeout=limits.read_timeout,
         max_pool_connections=max(10, max_workers),
@@ -106,6 +107,7 @@ def assume_role(
     endpoint_url: str | None,
     limits: ClientLimits = DEFAULT_LIMITS,
 ) -> Account:
+    account_id = account_id_of_role(role_arn)  # a malformed ARN never reaches STS
     sts = session.client("sts", endpoint_url=endpoint_url, config=client_config(limits=limits))
     kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": ASSUME_ROLE_SESSION_NAME}
     if external_id:
@@ -117,7 +119,7 @@ def assume_role(
         aws_session_token=creds["SessionToken"],
         region_name=session.region_name,
     )
-    return Account(account_id_of_role(role_arn), assumed, role_arn)
+    return Account(account_id, assumed, role_arn)
 
 
 def _pages(

@@ -34,6 +34,7 @@ class Call:
     region: str
     access_key: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # when the call came in, for overlap
 
 
 @dataclass

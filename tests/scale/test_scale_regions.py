@@ -1,0 +1,56 @@
+"""`--region all`: every region where CloudHSM v2 is offered, from botocore's data alone."""
+
+from __future__ import annotations
+
+import socket
+
+import boto3
+import pytest
+
+from hsm_backup_audit.cli import resolve_regions
+from hsm_backup_audit.cloudhsm import all_regions
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("resolving regions must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_all_regions_come_from_botocore_endpoint_data_without_a_network_call(
+    no_network: None,
+) -> None:
+    # Given no network at all
+    # When every CloudHSM region is asked for
+    regions = all_regions()
+    # Then the well-known ones are there, sorted, once each
+    assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(regions)
+    assert regions == sorted(set(regions))
+
+
+def test_all_regions_never_lists_a_region_without_cloudhsm(no_network: None) -> None:
+    # Given the regions botocore knows for a service offered everywhere, and CloudHSM's own
+    session = boto3.session.Session()
+    everywhere = set(session.get_available_regions("ec2"))
+    cloudhsm = set(session.get_available_regions("cloudhsmv2"))
+    without_cloudhsm = everywhere - cloudhsm
+    # When every CloudHSM region is asked for
+    regions = set(all_regions())
+    # Then none of them is a region where CloudHSM is not offered
+    assert without_cloudhsm, "botocore lists no region without CloudHSM: pick another check"
+    assert not regions & without_cloudhsm
+    assert regions == cloudhsm
+
+
+def test_region_all_mixes_with_named_regions_without_repeats(no_network: None) -> None:
+    # Given `--region eu-west-1 --region all,us-east-1` on the command line
+    session = boto3.session.Session(region_name="us-east-1")
+    # When the regions are resolved
+    regions = resolve_regions(["eu-west-1", "all,us-east-1"], session)
+    # Then the named region comes first and every CloudHSM region appears exactly once
+    assert regions[0] == "eu-west-1"
+    assert len(regions) == len(set(regions))
+    assert set(regions) == set(all_regions())

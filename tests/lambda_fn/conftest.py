@@ -3,11 +3,10 @@ bucket, clean Powertools state, and readers for what it prints (EMF and JSON log
 
 from __future__ import annotations
 
-import json
+import logging
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -20,15 +19,26 @@ from hsm_backup_audit_demo.invoke_local import (
 )
 
 
+class _CurrentStdout:
+    """Whatever sys.stdout is at the time of writing (pytest swaps it per test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 @pytest.fixture(autouse=True)
 def fresh_function_state() -> Iterator[None]:
-    """Each test is a cold start: no cached configuration, no metrics left over,
-    and the logger writes to the stdout pytest is capturing now."""
+    """Each test is a cold start: no cached configuration, no metrics or log keys left
+    over, and the logger prints where pytest captures (as print() and EMF do)."""
     configuration.cache_clear()
     metrics.clear_metrics()
+    logger.clear_state()
     handler = logger.registered_handler
-    if hasattr(handler, "setStream"):
-        handler.setStream(sys.stdout)
+    if isinstance(handler, logging.StreamHandler):
+        handler.stream = _CurrentStdout()
     yield
     configuration.cache_clear()
     metrics.clear_metrics()
@@ -59,35 +69,3 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, inbox: Inbox, bucket: str) -> di
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
-
-
-def printed_json(out: str) -> list[dict[str, Any]]:
-    """Every stdout line parsed as JSON: a line that is not JSON fails the test."""
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def emf_documents(out: str) -> list[dict[str, Any]]:
-    return [doc for doc in printed_json(out) if "_aws" in doc]
-
-
-def emf_values(out: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """{(metric name, sorted non-service dimensions): value} over every EMF document."""
-    values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    for doc in emf_documents(out):
-        for directive in doc["_aws"]["CloudWatchMetrics"]:
-            dims = sorted(
-                (name, doc[name])
-                for dim_set in directive["Dimensions"]
-                for name in dim_set
-                if name != "service"
-            )
-            for metric in directive["Metrics"]:
-                value = doc[metric["Name"]]
-                values[(metric["Name"], tuple(dims))] = (
-                    value[0] if isinstance(value, list) else value
-                )
-    return values
-
-
-def log_records(out: str) -> list[dict[str, Any]]:
-    return [doc for doc in printed_json(out) if "_aws" not in doc and "level" in doc]

@@ -68,7 +68,9 @@ def test_every_optional_setting_is_read() -> None:
         "REGIONS": "us-east-1",
         "NOTIFY": "findings",
         "REPORT_BUCKET": "audit-reports-123",
-        "MEMBER_ROLE_ARNS": "arn:aws:iam::111111111111:role/audit,arn:aws:iam::222222222222:role/a/b",
+        "MEMBER_ROLE_ARNS": (
+            "arn:aws:iam::111111111111:role/audit,arn:aws:iam::222222222222:role/a/b"
+        ),
         "EXTERNAL_ID": "s3cr3t-id",
         "MAX_WORKERS": "32",
     }

@@ -1,0 +1,78 @@
+"""Synthesized templates, built once per session: synth is the slow part.
+
+`default` is cdk.json's context plus two email addresses; `full` turns every option on
+(report bucket, every region, member accounts, an external id, another schedule).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from infra.app import create_app
+from infra.constants import AUDIT_STACK_NAME, MEMBER_ROLE_STACK_NAME, ROOT
+
+EMAILS = ("ops@example.com", "security@example.com")
+MEMBER_ROLE_ARNS = (
+    "arn:aws:iam::111111111111:role/hsm-backup-audit-member",
+    "arn:aws:iam::222222222222:role/hsm-backup-audit-member",
+)
+AUDIT_ACCOUNT = "999999999999"
+EXTERNAL_ID = "hsm-audit-7f3a"
+FULL_CONTEXT: dict[str, Any] = {
+    "reportBucket": "true",
+    "reportExpirationDays": "400",
+    "regions": "all",
+    "memberRoleArns": ",".join(MEMBER_ROLE_ARNS),
+    "memberExternalId": EXTERNAL_ID,
+    "auditAccountId": AUDIT_ACCOUNT,
+    "schedule": "cron(30 6 ? * MON-FRI *)",
+    "scheduleTimezone": "Europe/Paris",
+    "notify": "findings",
+    "maxWorkers": "8",
+    "logRetentionDays": "365",
+}
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context the CLI would pass: cdk.json's."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class Synth:
+    app: App
+    directory: Path
+    audit: Template
+    member: Template
+
+    def template_json(self, stack_name: str) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(
+            (self.directory / f"{stack_name}.template.json").read_text()
+        )
+        return document
+
+
+def synthesize(outdir: Path, **overrides: Any) -> Synth:
+    app = create_app({**cdk_json_context(), **overrides}, outdir=str(outdir))
+    assembly = app.synth()
+    audit = Template.from_stack(app.node.find_child(AUDIT_STACK_NAME))  # type: ignore[arg-type]
+    member = Template.from_stack(app.node.find_child(MEMBER_ROLE_STACK_NAME))  # type: ignore[arg-type]
+    return Synth(app=app, directory=Path(assembly.directory), audit=audit, member=member)
+
+
+@pytest.fixture(scope="session")
+def default(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("default"), notificationEmails=",".join(EMAILS))
+
+
+@pytest.fixture(scope="session")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("full"), **FULL_CONTEXT)

@@ -1,0 +1,143 @@
+"""Least privilege: every role's statements, with their exact actions and resources.
+
+A widened policy (a new action, a wildcard action, another resource) fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from infra.constants import AUDIT_FUNCTION_ROLE_NAME
+
+from .conftest import MEMBER_ROLE_ARNS, Synth
+
+Statement = tuple[tuple[str, ...], str]
+
+
+def _role_id(template: Template, predicate: Any) -> str:
+    (role_id,) = [
+        logical_id
+        for logical_id, role in template.find_resources("AWS::IAM::Role").items()
+        if predicate(role["Properties"])
+    ]
+    return role_id
+
+
+def _actions(statement: dict[str, Any]) -> tuple[str, ...]:
+    actions = statement["Action"]
+    return tuple(sorted([actions] if isinstance(actions, str) else actions))
+
+
+def statements_of(template: Template, role_id: str) -> list[dict[str, Any]]:
+    """Every statement granted to a role: its inline policies and attached policies."""
+    role = template.find_resources("AWS::IAM::Role")[role_id]["Properties"]
+    found = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    assert not role.get("ManagedPolicyArns"), "no managed policies"
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            found.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    assert all(s["Effect"] == "Allow" for s in found)
+    return found
+
+
+def granted(template: Template, role_id: str) -> set[tuple[tuple[str, ...], str]]:
+    """{(sorted actions, resource as JSON-ish text)}: one entry per statement and resource."""
+    pairs = set()
+    for statement in statements_of(template, role_id):
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            pairs.add((_actions(statement), _short(resource)))
+    return pairs
+
+
+def _short(resource: Any) -> str:
+    """A resource written the way a reviewer reads it: `*`, `Topic.Ref`, `Key.Arn`..."""
+    if isinstance(resource, str):
+        return resource
+    if "Ref" in resource:
+        return f"{resource['Ref']}.Ref"
+    if "Fn::GetAtt" in resource:
+        return ".".join(resource["Fn::GetAtt"])
+    parts = resource["Fn::Join"][1]
+    return "".join(_short(part) for part in parts)
+
+
+def _ids(synth: Synth) -> dict[str, str]:
+    template = synth.audit
+    ids = {}
+    for kind, name in [
+        ("AWS::Logs::LogGroup", "log"),
+        ("AWS::SNS::Topic", "topic"),
+        ("AWS::KMS::Key", "key"),
+        ("AWS::Lambda::Function", "function"),
+        ("AWS::SQS::Queue", "dlq"),
+        ("AWS::S3::Bucket", "bucket"),
+    ]:
+        found = list(template.find_resources(kind))
+        if found:
+            (ids[name],) = found
+    return ids
+
+
+def _function_role(synth: Synth) -> str:
+    return _role_id(synth.audit, lambda p: p.get("RoleName") == AUDIT_FUNCTION_ROLE_NAME)
+
+
+def _base_grants(ids: dict[str, str]) -> set[Statement]:
+    return {
+        (("logs:CreateLogStream", "logs:PutLogEvents"), f"{ids['log']}.Arn"),
+        (("cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"), "*"),
+        (("sns:Publish",), f"{ids['topic']}.Ref"),
+        (("kms:Decrypt", "kms:GenerateDataKey"), f"{ids['key']}.Arn"),
+        (("xray:PutTelemetryRecords", "xray:PutTraceSegments"), "*"),
+    }
+
+
+def test_function_role_grants_exactly_what_the_function_calls(default: Synth) -> None:
+    ids = _ids(default)
+    assert granted(default.audit, _function_role(default)) == _base_grants(ids)
+
+
+def test_function_role_with_report_bucket_and_member_accounts(full: Synth) -> None:
+    ids = _ids(full)
+    expected = _base_grants(ids) | {
+        (("s3:PutObject",), f"{ids['bucket']}.Arn/reports/*"),
+        *((("sts:AssumeRole",), arn) for arn in MEMBER_ROLE_ARNS),
+    }
+    assert granted(full.audit, _function_role(full)) == expected
+
+
+def test_scheduler_role_may_only_invoke_the_function_and_park_failures(default: Synth) -> None:
+    ids = _ids(default)
+    role_id = _role_id(
+        default.audit,
+        lambda p: (
+            p["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+            == {"Service": "scheduler.amazonaws.com"}
+        ),
+    )
+    role = default.audit.find_resources("AWS::IAM::Role")[role_id]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
+    assert granted(default.audit, role_id) == {
+        (("lambda:InvokeFunction",), f"{ids['function']}.Arn"),
+        (("lambda:InvokeFunction",), f"{ids['function']}.Arn:*"),
+        (("sqs:SendMessage",), f"{ids['dlq']}.Arn"),
+    }
+
+
+def test_no_wildcard_action_in_any_policy(default: Synth, full: Synth) -> None:
+    for synth in (default, full):
+        for template in (synth.audit, synth.member):
+            for role_id in template.find_resources("AWS::IAM::Role"):
+                for statement in statements_of(template, role_id):
+                    assert all("*" not in action for action in _actions(statement)), statement
+
+
+def test_only_the_audit_stack_roles_exist(default: Synth, full: Synth) -> None:
+    # The function's role and the scheduler's: no hidden custom-resource roles.
+    default.audit.resource_count_is("AWS::IAM::Role", 2)
+    full.audit.resource_count_is("AWS::IAM::Role", 2)

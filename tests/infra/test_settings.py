@@ -1,0 +1,104 @@
+"""Context and policy checks: a mistake stops the synth with one line naming it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hsm_backup_audit.policy import Policy, PolicyError, load_policy_file
+from infra.app import create_app
+from infra.constants import CONTEXT_DEFAULTS, ROOT
+from infra.settings import SettingsError
+
+from .conftest import cdk_json_context
+
+BAD_POLICY = {"allowed_modes": ["FIPS", "FAST"]}
+
+
+@pytest.fixture
+def bad_policy(tmp_path: Path) -> Path:
+    path = tmp_path / "bad-policy.json"
+    path.write_text(json.dumps(BAD_POLICY))
+    return path
+
+
+def test_cdk_json_holds_exactly_the_documented_defaults() -> None:
+    assert cdk_json_context() == CONTEXT_DEFAULTS
+
+
+def test_root_policy_is_the_documented_default() -> None:
+    assert load_policy_file(ROOT / "policy.json") == Policy()
+
+
+def test_invalid_policy_fails_with_the_command_line_message(bad_policy: Path) -> None:
+    with pytest.raises(PolicyError) as expected:
+        load_policy_file(bad_policy)
+    with pytest.raises(PolicyError) as raised:
+        create_app({**cdk_json_context(), "policyFile": str(bad_policy)})
+    assert str(raised.value) == str(expected.value)
+    assert "allowed_modes.1" in str(raised.value)
+
+
+def test_synth_of_an_invalid_policy_prints_one_line_and_exits_2(
+    bad_policy: Path, tmp_path: Path
+) -> None:
+    # Given the context the CDK CLI passes to the app, with a bad policy
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({**cdk_json_context(), "policyFile": str(bad_policy)}),
+        "CDK_OUTDIR": str(tmp_path / "out"),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    # When the app runs
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    # Then one line, the command line's, and exit code 2: no traceback, nothing synthesized
+    lines = result.stderr.splitlines()
+    with pytest.raises(PolicyError) as expected:
+        load_policy_file(bad_policy)
+    assert lines == [f"hsm-backup-audit: error: {expected.value}"]
+    assert result.returncode == 2
+    assert not list((tmp_path / "out").glob("*.template.json"))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "notificationEmails",
+            "ops@example.com,not-an-address",
+            "'not-an-address' is not an email",
+        ),
+        ("regions", "eu-west-1,all", "'all' cannot be combined"),
+        ("regions", "Europe", "'Europe' is not a region name"),
+        ("scheduleTimezone", "Mars/Olympus", "'Mars/Olympus' is not an IANA time zone"),
+        ("schedule", "every day", "expected cron(...), rate(...) or at(...)"),
+        ("reportBucket", "yes", "expected true or false"),
+        ("reportExpirationDays", "30", "expected 91 to 36500"),
+        ("logRetentionDays", "100", "expected one of 1, 3, 5"),
+        ("memberRoleArns", "arn:aws:iam::1:role/x", "is not an IAM role ARN"),
+        ("memberExternalId", "x", "expected 2 to 1224 characters"),
+        ("auditAccountId", "12345", "a 12-digit AWS account id"),
+        ("notify", "sometimes", "expected always or findings"),
+        ("maxWorkers", "0", "expected 1 to 256"),
+    ],
+)
+def test_bad_context_value(key: str, value: Any, message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        create_app({**cdk_json_context(), key: value})
+    assert str(raised.value).startswith(f"{key}: ")
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_external_id_is_never_echoed() -> None:
+    with pytest.raises(SettingsError) as raised:
+        create_app({**cdk_json_context(), "memberExternalId": "secret value!"})
+    assert "secret" not in str(raised.value)

@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export NODE_NO_WARNINGS := 1
 CDK := npx --no-install cdk --no-notices --no-version-reporting
 
-.PHONY: install demo test lint unit synth cfn-lint bench deploy clean
+.PHONY: install demo invoke-local test lint unit synth cfn-lint bench deploy clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 demo: install
 	$(BIN)/hsm-backup-audit demo
+
+# The Lambda handler on this machine: a moto server with the demo fleet, a topic, a bucket.
+invoke-local: install
+	$(BIN)/python -m hsm_backup_audit_demo.invoke_local $(INVOKE_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -336,3 +336,39 @@ def test_a_region_that_cannot_be_read_makes_the_run_incomplete_and_the_rest_is_s
     assert f"123456789012 {SECONDARY} DescribeBackups: CloudHsmAccessDeniedException" in body
     # and what was read in the other region is still reported
     assert f"  {pinned}  cluster {cluster}  {PRIMARY}" in body
+
+
+def test_member_accounts_are_audited_and_broken_down_by_account(
+    fleet: Fleet,
+    lambda_env: dict[str, str],
+    inbox: Inbox,
+    wall_now: datetime,
+    capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a healthy audit account and a member account with a NeverExpires backup
+    compliant_cluster(fleet, wall_now)
+    member = Fleet(account_id="222222222222")
+    pinned = member.add_backup(
+        PRIMARY, compliant_cluster(member, wall_now), created=wall_now, never_expires=True
+    )
+    monkeypatch.setenv("MEMBER_ROLE_ARNS", "arn:aws:iam::222222222222:role/hsm-backup-audit-member")
+    monkeypatch.setenv("EXTERNAL_ID", "audit-external-id")
+    # When the handler runs
+    summary = lambda_handler(SCHEDULED_EVENT, LocalContext())
+    out = capsys.readouterr().out
+    # Then both accounts are read, the email has a row per account and the finding's account,
+    assert summary["backups_scanned"] == 121
+    message = only_message(inbox)
+    assert (
+        message["Subject"] == "[NON_COMPLIANT] CloudHSM backups 2 accounts: 1 finding in 1 cluster"
+    )
+    assert "Accounts:  123456789012, 222222222222" in message["Message"]
+    assert f"  {pinned}  cluster " in message["Message"]
+    assert f"{PRIMARY}  222222222222" in message["Message"]
+    # and the metrics carry Findings by Account, zeros included
+    values = emf_values(out)
+    assert values[("Findings", (("Account", "222222222222"),))] == 1
+    assert values[("Findings", (("Account", "123456789012"),))] == 0
+    # and the external id never reaches the logs
+    assert "audit-external-id" not in out

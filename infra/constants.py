@@ -27,6 +27,9 @@ MEMBER_ROLE_NAME = f"{SERVICE_NAME}-member"
 FUNCTION_TIMEOUT_MINUTES = 15
 FUNCTION_MEMORY_MB = 512
 RESERVED_CONCURRENCY = 1  # two runs never overlap
+# A run that raises (bad configuration, digest not published) is retried by Lambda, then
+# parked in the dead-letter queue; the function's Errors alarm says so.
+FUNCTION_RETRY_ATTEMPTS = 2
 
 # The public Powertools for AWS Lambda (Python) v3 layer, referenced by ARN: no Docker
 # and no download at synth. It also carries pydantic v2 and aws-xray-sdk.

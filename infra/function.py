@@ -157,7 +157,5 @@ class AuditFunction(Construct):
             memory_size=c.FUNCTION_MEMORY_MB,
             reserved_concurrent_executions=c.RESERVED_CONCURRENCY,
             tracing=lambda_.Tracing.ACTIVE,
-            # One run, one digest: a failed run is not retried (the no-run alarm sees it).
-            retry_attempts=0,
         )
         return function

@@ -45,7 +45,7 @@ def search_by(dimension: str, metric_name: str) -> cw.MathExpression:
 
 
 class Monitoring(Construct):
-    """Dashboard, and three alarms that publish to the digest topic."""
+    """Dashboard, and four alarms that publish to the digest topic."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, function: lambda_.IFunction, topic: sns.ITopic
@@ -56,6 +56,7 @@ class Monitoring(Construct):
             self._build_noncompliant_alarm(),
             self._build_scan_errors_alarm(),
             self._build_no_run_alarm(),
+            self._build_function_errors_alarm(function),
         ]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
@@ -119,6 +120,23 @@ class Monitoring(Construct):
             evaluation_periods=hours,
             datapoints_to_alarm=hours,
             treat_missing_data=cw.TreatMissingData.BREACHING,
+        )
+
+    def _build_function_errors_alarm(self, function: lambda_.IFunction) -> cw.Alarm:
+        return cw.Alarm(
+            self,
+            "FunctionErrorsAlarm",
+            alarm_name=f"{self._prefix}-FunctionErrors",
+            alarm_description=(
+                "The audit function failed: a configuration error, or a digest or report it "
+                "could not deliver. Its log group has one error line saying which; fix it, "
+                "then invoke the function once. Failed runs are kept in the dead-letter queue."
+            ),
+            metric=function.metric_errors(statistic=SUM, period=ALARM_PERIOD),
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
     def _build_dashboard(self, function: lambda_.IFunction) -> cw.Dashboard:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
@@ -15,7 +16,9 @@ from .nag import acknowledge, arn_resource
 
 
 class AuditSchedule(Construct):
-    """Invokes the function on the schedule; invocations that cannot be delivered are kept."""
+    """Invokes the function on the schedule. Failed invocations end in one dead-letter queue:
+    those the scheduler could not deliver, and runs that still failed after Lambda's retries
+    (a configuration error, or a digest that could not be published)."""
 
     def __init__(
         self,
@@ -29,6 +32,10 @@ class AuditSchedule(Construct):
         super().__init__(scope, construct_id)
         self.dead_letter_queue = self._build_dead_letter_queue()
         self.role = self._build_role(function)
+        function.configure_async_invoke(
+            retry_attempts=c.FUNCTION_RETRY_ATTEMPTS,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+        )
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
@@ -74,6 +81,7 @@ class AuditSchedule(Construct):
         acknowledge(
             queue,
             "SQS3",
-            "This queue is itself the dead-letter queue of the schedule's invocations.",
+            "This queue is itself the dead-letter queue: of the schedule's invocations and of "
+            "the function's failed runs.",
         )
         return queue

@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match
 from hsm_backup_audit import constants as fn
 from infra.constants import (
     AUDIT_FUNCTION_ROLE_NAME,
+    FUNCTION_RETRY_ATTEMPTS,
     FUNCTION_TIMEOUT_MINUTES,
     HANDLER,
     POWERTOOLS_LAYER_ACCOUNT,
@@ -64,9 +65,16 @@ def test_timeout_leaves_the_engine_time_to_stop(default: Synth) -> None:
     assert timeout - fn.TIME_RESERVE_SECONDS >= 600  # a scan still gets most of the run
 
 
-def test_failed_runs_are_not_retried(default: Synth) -> None:
+def test_failed_runs_are_retried_then_parked_in_the_dead_letter_queue(default: Synth) -> None:
+    function_id = _logical_id(default, "AWS::Lambda::Function")
+    queue_id = _logical_id(default, "AWS::SQS::Queue")
     default.audit.has_resource_properties(
-        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0}
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": function_id},
+            "MaximumRetryAttempts": FUNCTION_RETRY_ATTEMPTS,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        },
     )
 
 

@@ -92,6 +92,8 @@ def _base_grants(ids: dict[str, str]) -> set[Statement]:
         (("sns:Publish",), f"{ids['topic']}.Ref"),
         (("kms:Decrypt", "kms:GenerateDataKey"), f"{ids['key']}.Arn"),
         (("xray:PutTelemetryRecords", "xray:PutTraceSegments"), "*"),
+        # the on-failure destination: CDK's grant to send to the dead-letter queue
+        (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), f"{ids['dlq']}.Arn"),
     }
 
 

@@ -69,8 +69,20 @@ def test_no_run_alarm_fires_after_26_hours_without_a_run(default: Synth) -> None
     assert "schedule" in alarm["AlarmDescription"]
 
 
-def test_three_alarms(default: Synth) -> None:
-    default.audit.resource_count_is("AWS::CloudWatch::Alarm", 3)
+def test_function_errors_alarm(default: Synth) -> None:
+    (topic_id,) = default.audit.find_resources("AWS::SNS::Topic")
+    (function_id,) = default.audit.find_resources("AWS::Lambda::Function")
+    alarm = _alarm(default, "Errors")
+    assert alarm["Namespace"] == "AWS/Lambda"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 3600, 0)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_four_alarms(default: Synth) -> None:
+    default.audit.resource_count_is("AWS::CloudWatch::Alarm", 4)
 
 
 def test_findings_by_rule_has_one_line_per_rule(default: Synth) -> None:
@@ -95,7 +107,7 @@ def test_dashboard_shows_the_function_errors_and_invocations(default: Synth) -> 
 
 def test_dashboard_lists_the_alarms(default: Synth) -> None:
     widget = widget_titled(default.audit, "Alarms")
-    assert len(widget["properties"]["alarms"]) == 3
+    assert len(widget["properties"]["alarms"]) == 4
 
 
 def test_dashboard_widgets_fit_the_grid(default: Synth) -> None:

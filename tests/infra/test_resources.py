@@ -27,7 +27,7 @@ def test_audit_stack_resources(default: Synth) -> None:
         "AWS::SQS::Queue": 1,
         "AWS::SQS::QueuePolicy": 1,
         "AWS::Scheduler::Schedule": 1,
-        "AWS::CloudWatch::Alarm": 3,
+        "AWS::CloudWatch::Alarm": 4,
         "AWS::CloudWatch::Dashboard": 1,
     }
 

@@ -91,11 +91,17 @@ def message_attributes(report: Report) -> dict[str, dict[str, str]]:
     }
 
 
-def _table(
-    title: str, columns: tuple[str, str, str], rows: Iterable[tuple[str, int, int]]
+def _breakdown(
+    report: Report, attribute: str, names: Iterable[str], scanned: dict[str, int]
 ) -> list[str]:
-    lines = ["", title, f"  {columns[0]:<22} {columns[1]:>10} {columns[2]:>10}"]
-    lines += [f"  {_clean(name, 40):<22} {a:>10,} {b:>10,}" for name, a, b in rows]
+    """A table of backups scanned and findings per region or account, zeros included."""
+    per_name = findings_by(report.findings, attribute, dict.fromkeys(names, 0) | scanned)
+    column = "account" if attribute == "account_id" else attribute
+    lines = ["", f"Per {column}", f"  {column:<22} {'backups':>10} {'findings':>10}"]
+    lines += [
+        f"  {_clean(name, 40):<22} {scanned.get(name, 0):>10,} {count:>10,}"
+        for name, count in per_name.items()
+    ]
     return lines
 
 
@@ -127,21 +133,9 @@ def _head(report: Report, run_id: str, report_line: str) -> list[str]:
     lines += [
         f"  {rule:<22} {RULE_SEVERITY[rule].name:>10} {by_rule.get(rule, 0):>10,}" for rule in Rule
     ]
-    regions = dict.fromkeys(scope.regions, 0) | report.by_region
-    per_region = findings_by(report.findings, "region", regions)
-    lines += _table(
-        "Per region",
-        ("region", "backups", "findings"),
-        ((region, report.by_region.get(region, 0), n) for region, n in per_region.items()),
-    )
+    lines += _breakdown(report, "region", scope.regions, report.by_region)
     if len(scope.accounts) > 1:
-        known = dict.fromkeys(scope.accounts, 0) | report.by_account
-        per_account = findings_by(report.findings, "account_id", known)
-        lines += _table(
-            "Per account",
-            ("account", "backups", "findings"),
-            ((acct, report.by_account.get(acct, 0), n) for acct, n in per_account.items()),
-        )
+        lines += _breakdown(report, "account_id", scope.accounts, report.by_account)
     return lines
 
 

@@ -217,6 +217,7 @@ def scan(request: ScanRequest) -> Report:
     gone = threading.Event()  # set when the main loop leaves: workers stop and never block
     workers = max(1, min(request.max_workers, len(listings) or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing")
+    abandoned = False  # listings left stuck in a call when time ran out
     try:
         for listing in listings:
             pool.submit(_run_listing, listing, request.should_stop, results, gone)
@@ -230,13 +231,15 @@ def scan(request: ScanRequest) -> Report:
                 # wait for their timeouts. Each is an error entry; what was read is kept.
                 stuck = ListingError("DeadlineExceeded", "stopped waiting: the time budget ran out")
                 pending = [("failed", listing, stuck) for listing in running]
+                abandoned = True
             else:
                 pending = [(event, listing, payload)]
             for event, listing, payload in pending:
                 _handle(audit, waiting, running, event, listing, payload)
     finally:
         gone.set()
-        pool.shutdown(wait=not running, cancel_futures=True)
+        # Join the workers only when all have ended; a stuck one ends on its own timeout.
+        pool.shutdown(wait=not (running or abandoned), cancel_futures=True)
 
     account_ids = tuple(a.account_id for a in accounts)
     scope = Scope(

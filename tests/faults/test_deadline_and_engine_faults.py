@@ -1,0 +1,96 @@
+"""Time running out mid-scan, a call stuck when it does, and a page the engine cannot fold.
+The scan always returns, INCOMPLETE, with what it read."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import hsm_backup_audit.audit as audit_module
+from hsm_backup_audit.cloudhsm import ClientLimits
+from hsm_backup_audit.constants import Status
+from hsm_backup_audit.model import BackupRecord
+from hsm_backup_audit.policy import Policy
+from hsm_backup_audit_demo import PRIMARY, SECONDARY
+from hsm_backup_audit_demo.server import Fault
+
+from .conftest import ACCOUNT, PRIMARY_BACKUPS, SECONDARY_BACKUPS, Estate, report_errors, run_scan
+
+
+def test_time_running_out_mid_scan_stops_reading_and_keeps_what_was_read(estate: Estate) -> None:
+    # Given a time budget that runs out once two pages of backups have been asked for
+    def out_of_time() -> bool:
+        return len(estate.layer.calls_to("DescribeBackups")) >= 2
+
+    # When the audit runs (owned backups only, one listing at a time)
+    report = run_scan(
+        estate, should_stop=out_of_time, policy=Policy(include_shared=False), max_workers=1
+    )
+    # Then no further page is asked for, each unfinished listing says so, and the
+    # pages already read are reported
+    assert report.status is Status.INCOMPLETE
+    assert {e.code for e in report.errors} == {"DeadlineExceeded"}
+    assert len(estate.layer.calls_to("DescribeBackups")) == 2
+    assert 0 < report.backups_scanned < estate.total
+    assert (ACCOUNT, PRIMARY, "DescribeBackups", "DeadlineExceeded") in report_errors(report)
+
+
+def test_a_call_stuck_when_time_runs_out_is_not_waited_for(estate: Estate) -> None:
+    # Given SECONDARY hanging for 8 s, read timeouts of 5 s, and a budget of 1 s
+    estate.layer.faults = [Fault("hang", region=SECONDARY, hang_seconds=8)]
+    limits = ClientLimits(connect_timeout=1, read_timeout=5, max_attempts=1)
+    started = time.monotonic()
+
+    def out_of_time() -> bool:
+        return time.monotonic() - started > 1
+
+    # When the audit runs
+    report = run_scan(estate, limits=limits, should_stop=out_of_time)
+    elapsed = time.monotonic() - started
+    # Then it returns soon after the budget, not after the read timeout, with SECONDARY's
+    # listings as DeadlineExceeded and PRIMARY reported in full
+    assert elapsed < 3
+    assert report.status is Status.INCOMPLETE
+    assert report_errors(report) == {
+        (ACCOUNT, SECONDARY, "DescribeClusters", "DeadlineExceeded"),
+        (ACCOUNT, SECONDARY, "DescribeBackups", "DeadlineExceeded"),
+    }
+    assert report.by_region == {PRIMARY: PRIMARY_BACKUPS}
+
+
+def test_a_page_the_engine_cannot_fold_is_an_error_and_never_a_hang(
+    estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 4,000 more backups (far more pages than the result queue holds) and an engine
+    # that fails on one SECONDARY backup, as a bug in a rule would
+    cluster = estate.fleet.add_cluster(PRIMARY, retention_days=379)
+    for day in range(4000):
+        estate.fleet.add_backup(
+            PRIMARY, cluster, created=estate.now - timedelta(minutes=5 * day + 60)
+        )
+    real_parse = audit_module.parse_backup
+
+    def fragile_parse(raw: Any, *args: Any) -> BackupRecord:
+        if raw.get("BackupId") == estate.non_fips:
+            raise RuntimeError("a rule fell over")
+        return real_parse(raw, *args)
+
+    monkeypatch.setattr(audit_module, "parse_backup", fragile_parse)
+    # When the audit runs with few workers
+    outcome: dict[str, Any] = {}
+    worker = threading.Thread(
+        target=lambda: outcome.update(report=run_scan(estate, max_workers=2)), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=60)
+    # Then it returned, INCOMPLETE, naming where the page came from; the rest is reported
+    assert not worker.is_alive(), "scan() hung"
+    report = outcome["report"]
+    assert report.status is Status.INCOMPLETE
+    assert report_errors(report) == {(ACCOUNT, SECONDARY, "DescribeBackups", "RuntimeError")}
+    assert report.by_region[PRIMARY] == PRIMARY_BACKUPS + 4000
+    assert report.by_region[SECONDARY] < SECONDARY_BACKUPS

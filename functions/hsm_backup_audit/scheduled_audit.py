@@ -35,7 +35,7 @@ class TimeBudget:
         return self.remaining_ms() < self.reserve_seconds * 1000
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)  # a report can be megabytes
 def _scan(config: Configuration, budget: TimeBudget, session: boto3.session.Session) -> Report:
     return scan(
         ScanRequest(
@@ -51,7 +51,7 @@ def _scan(config: Configuration, budget: TimeBudget, session: boto3.session.Sess
     )
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)  # a report can be megabytes
 def _deliver(
     report: Report, config: Configuration, session: boto3.session.Session, run_id: str
 ) -> Delivery:

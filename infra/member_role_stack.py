@@ -7,7 +7,7 @@ the principal would not) and survives the role being re-created.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, CfnParameter, Duration, Stack
+from aws_cdk import Aws, CfnOutput, CfnParameter, Duration, LegacyStackSynthesizer, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -23,7 +23,12 @@ class MemberRoleStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(
-            scope, construct_id, description="hsm-backup-audit: read-only role for the audit"
+            scope,
+            construct_id,
+            description="hsm-backup-audit: read-only role for the audit",
+            # No assets and no bootstrap roles: deployable with the member account's own
+            # credentials and no `cdk bootstrap` there, or as a plain template (StackSets).
+            synthesizer=LegacyStackSynthesizer(),
         )
         self.audit_account = self._build_audit_account_parameter(settings)
         self.role = self._build_role(settings)

@@ -71,3 +71,11 @@ def test_audit_account_is_a_parameter_defaulting_to_the_context(
 
 def test_member_stack_holds_the_role_and_nothing_else(full: Synth) -> None:
     assert {r["Type"] for r in full.member.to_json()["Resources"].values()} == {"AWS::IAM::Role"}
+
+
+def test_member_stack_needs_no_cdk_bootstrap(full: Synth) -> None:
+    # No BootstrapVersion parameter or rule, no assets: a plain template for StackSets too.
+    template = full.member.to_json()
+    assert set(template["Parameters"]) == {"AuditAccountId"}
+    assert "Rules" not in template
+    assert not (full.directory / "HsmBackupAuditMemberRole.assets.json").exists()

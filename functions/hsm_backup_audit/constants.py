@@ -127,9 +127,8 @@ NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
 NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
-# Stop reading this long before the Lambda timeout: room for the pages already in
-# flight (one attempt is bounded by the connect and read timeouts above) and for
-# delivery (two S3 PUTs and one SNS publish, each bounded in delivery.py), with margin.
+# Stop reading this long before the Lambda timeout: room to render the digest and the
+# report and to deliver them (two S3 PUTs and one SNS publish, bounded in delivery.py).
 TIME_RESERVE_SECONDS = 60
 # SNS caps a message (body and attributes) at 256 KiB; the digest body stays under this.
 DIGEST_BODY_BUDGET_BYTES = 240 * 1024

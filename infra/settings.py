@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from constructs import Node
 
 from hsm_backup_audit.constants import NOTIFY_ALWAYS, NOTIFY_FINDINGS
-from hsm_backup_audit.policy import load_policy_file
+from hsm_backup_audit.policy import PolicyError, load_policy_file
 
 from . import constants as c
 
@@ -124,9 +124,13 @@ def _schedule(node: Node) -> tuple[str, str]:
 
 
 def _policy_file(node: Node) -> Path:
-    path = Path(_text(node, c.CTX_POLICY_FILE))
-    path = path if path.is_absolute() else c.ROOT / path
-    load_policy_file(path)  # raises PolicyError with the command line's one-line message
+    """The policy, validated now. Its errors name the file as it was given, as the CLI does."""
+    given = _text(node, c.CTX_POLICY_FILE)
+    path = Path(given) if Path(given).is_absolute() else c.ROOT / given
+    try:
+        load_policy_file(path)
+    except PolicyError as exc:
+        raise PolicyError(f"{given}{str(exc).removeprefix(str(path))}") from None
     return path
 
 

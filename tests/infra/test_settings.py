@@ -36,13 +36,19 @@ def test_root_policy_is_the_documented_default() -> None:
     assert load_policy_file(ROOT / "policy.json") == Policy()
 
 
-def test_invalid_policy_fails_with_the_command_line_message(bad_policy: Path) -> None:
+def test_invalid_policy_fails_with_the_command_line_message(
+    bad_policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a policy path relative to the repository root, where cdk runs the app
+    monkeypatch.chdir(ROOT)
+    given = os.path.relpath(bad_policy, ROOT)
     with pytest.raises(PolicyError) as expected:
-        load_policy_file(bad_policy)
+        load_policy_file(given)  # what `hsm-backup-audit scan --policy <given>` reports
+    # When the app is built / Then the same message, naming the file as it was given
     with pytest.raises(PolicyError) as raised:
-        create_app({**cdk_json_context(), "policyFile": str(bad_policy)})
+        create_app({**cdk_json_context(), "policyFile": given})
     assert str(raised.value) == str(expected.value)
-    assert "allowed_modes.1" in str(raised.value)
+    assert str(raised.value).startswith(f"{given}: allowed_modes.1")
 
 
 def test_synth_of_an_invalid_policy_prints_one_line_and_exits_2(

@@ -8,7 +8,8 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-SEARCH = re.compile(r"SEARCH\('\{([^}]*)\} MetricName=\"([^\"]+)\"")
+SEARCH = re.compile(r"SEARCH\('\{([^}]*)\} MetricName=\"([^\"]+)\"([^']*)'")
+EQUALS = re.compile(r'(\w+)="([^"]*)"')
 
 
 def dashboard_body(template: Template) -> dict[str, Any]:
@@ -25,8 +26,8 @@ def dashboard_body(template: Template) -> dict[str, Any]:
 def widget_metrics(widget: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
     """(namespace, metric name, dimensions) of each metric line of a graph widget.
 
-    A SEARCH expression counts as the metric it searches, with the dimensions it groups by
-    (their values unknown: written as "*").
+    A SEARCH expression counts as the metric it searches, with the dimensions it groups by:
+    the values it fixes (`service="..."`) are given, the others (one line each) are "*".
     """
     found = []
     for line in widget["properties"].get("metrics", []):
@@ -34,7 +35,8 @@ def widget_metrics(widget: dict[str, Any]) -> list[tuple[str, str, dict[str, str
             match = SEARCH.search(line[0]["expression"])
             assert match, line
             namespace, *dimensions = match.group(1).split(",")
-            found.append((namespace, match.group(2), dict.fromkeys(dimensions, "*")))
+            dims = {**dict.fromkeys(dimensions, "*"), **dict(EQUALS.findall(match.group(3)))}
+            found.append((namespace, match.group(2), dims))
             continue
         namespace, name, *rest = line
         pairs = [item for item in rest if not isinstance(item, dict)]

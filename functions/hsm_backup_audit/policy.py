@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from .constants import RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, Rule
+from .model import safe_text
 
 NonEmptyText = Annotated[str, Field(min_length=1, max_length=512)]
 
@@ -95,7 +96,8 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
     except ValidationError as exc:
         errors = exc.errors()
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise PolicyError(f"{source}: {_describe(errors[0])}{more}") from None
+        # A key or value may hold a line break or escape: the message stays one clean line.
+        raise PolicyError(safe_text(f"{source}: {_describe(errors[0])}{more}", 400)) from None
 
 
 def load_policy(text: str, source: str = "policy") -> Policy:

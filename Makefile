@@ -52,8 +52,10 @@ cfn-lint: synth
 deploy: install $(NPM_STAMP)
 	$(CDK) deploy HsmBackupAudit $(CDK_ARGS)
 
+# A benchmark, not a test: prints its figures and PASS/FAIL per target (README, Scale and
+# limits). e.g. make bench BENCH_ARGS="--latency 0.15"
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -37,6 +37,7 @@ ESTATE = [
 ]
 LAMBDA_SECONDS = 15 * 60
 AT_150_MS = 0.150
+LAMBDA_512_MB_VCPU = 512 / 1769  # Lambda gives one full vCPU at 1,769 MB, pro rata below
 
 
 @dataclass
@@ -298,6 +299,11 @@ def one_lambda(figures: dict[str, float]) -> None:
         f"  client CPU    : {figures['cpu_per_call'] * 1000:.1f} ms a call x "
         f"{DEFAULT_MAX_WORKERS / per_call:.0f} calls/s = "
         f"{DEFAULT_MAX_WORKERS / per_call * figures['cpu_per_call']:.2f} of one vCPU"
+    )
+    cpu_calls = LAMBDA_512_MB_VCPU / figures["cpu_per_call"]
+    say(
+        f"  at 512 MB     : {LAMBDA_512_MB_VCPU:.2f} vCPU / {figures['cpu_per_call'] * 1000:.1f} "
+        f"ms = {cpu_calls:.0f} calls/s; x {reading} s = {int(cpu_calls * reading):,} calls in all"
     )
 
 

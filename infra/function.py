@@ -141,7 +141,7 @@ class AuditFunction(Construct):
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", powertools_layer_arn(self._settings.powertools_layer_version)
         )
-        function = lambda_.Function(
+        return lambda_.Function(
             self,
             "Function",
             description="Audits CloudHSM v2 backups against the policy and emails a digest",
@@ -158,4 +158,3 @@ class AuditFunction(Construct):
             reserved_concurrent_executions=c.RESERVED_CONCURRENCY,
             tracing=lambda_.Tracing.ACTIVE,
         )
-        return function

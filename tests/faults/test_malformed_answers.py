@@ -264,3 +264,28 @@ def test_a_next_token_that_comes_back_ends_the_listing_with_an_error(
     assert estate.pinned in finding_ids(document)
     assert estate.layer.faults[0].fired == len(tokens) + 1
     assert "tok-" not in document["errors"][0]["message"]  # no token quoted back
+
+
+def test_a_garbled_cloudhsm_answer_is_malformed_not_empty(
+    estate: Estate, capsys: pytest.CaptureFixture[str], owned_only: list[str]
+) -> None:
+    # Given SECONDARY's backups answered with an HTML page and 200 OK (a captive proxy)
+    estate.layer.faults = [Fault("garble", region=SECONDARY, operation="DescribeBackups")]
+    # When the CLI audits
+    code, document = run_cli(capsys, estate, *owned_only)
+    # Then that listing is an error entry, never "no backups here"
+    assert code == ExitCode.INCOMPLETE
+    assert errors_of(document) == {(ACCOUNT, SECONDARY, "DescribeBackups", "MalformedResponse")}
+    assert document["summary"]["backups_scanned"] == PRIMARY_BACKUPS
+
+
+def test_a_garbled_sts_answer_is_an_error_entry_not_a_traceback(
+    estate: Estate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given GetCallerIdentity answered with an HTML page that no XML parser reads
+    estate.layer.faults = [Fault("garble", operation="GetCallerIdentity")]
+    # When the CLI audits
+    code, document = run_cli(capsys, estate)
+    # Then exit 3 with one global entry for the identity call
+    assert code == ExitCode.INCOMPLETE
+    assert {e[:3] for e in errors_of(document)} == {("unknown", "global", "GetCallerIdentity")}

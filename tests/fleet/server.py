@@ -40,7 +40,8 @@ class Call:
 @dataclass
 class Fault:
     """What to do to matching calls. `action` is one of:
-    throttle, error500, error503, deny, expired, reset, hang, mutate."""
+    throttle, error500, error503, deny, expired, reset, hang, mutate,
+    garble (200 OK with a body no parser reads, as a captive proxy would send)."""
 
     action: str
     operation: str | None = None
@@ -156,6 +157,9 @@ class FaultLayer:
         if fault.action == "hang":
             time.sleep(fault.hang_seconds)
             return self.app(environ, start_response)
+        if fault.action == "garble":
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [b"<html><body>Proxy login required"]
         if fault.action == "reset":
             sock = environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):

@@ -209,6 +209,8 @@ def scan(request: ScanRequest) -> Report:
     now = request.now or datetime.now(UTC)
     audit = Audit(request.policy, now)
     accounts = _accounts(request, session, audit)
+    for account in accounts:  # every audited account is in the breakdown, zero or not
+        audit.by_account.setdefault(account.account_id, 0)
     listings = _plan(request, accounts)
 
     results: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max(64, 4 * len(listings)))

@@ -56,7 +56,7 @@ def test_moto_answers_assumed_role_credentials_from_the_account_in_the_role_arn(
     }
     assert len(member_keys) == 1
     assert next(iter(member_keys)).startswith("ASIA")
-    assert report.by_account == {MEMBER_A: 5}
+    assert report.by_account == {CALLER: 0, MEMBER_A: 5}
     assert report.scope.accounts == (CALLER, MEMBER_A)
 
 
@@ -86,6 +86,7 @@ def test_two_member_accounts_through_scan_each_finding_carries_its_account(
     by_account = document["summary"]["by_account"]
     assert by_account[MEMBER_A] == {"backups_scanned": 6, "findings": 1}
     assert by_account[MEMBER_B] == {"backups_scanned": 8, "findings": 1}
+    assert by_account[CALLER] == {"backups_scanned": 0, "findings": 0}  # audited, no backups
     # And AssumeRole carried the external id and a clear session name
     for call in fleet_server.layer.calls_to("AssumeRole"):
         assert call.params["ExternalId"] == "audit-2026"

@@ -72,6 +72,20 @@ class Report:
             counts[finding.rule] = counts.get(finding.rule, 0) + 1
         return dict(sorted(counts.items()))
 
+    def breakdown(self, attribute: str) -> dict[str, tuple[int, int]]:
+        """Per region (`region`) or account (`account_id`): (backups scanned, findings).
+
+        Every region and account in scope is listed, zeros included."""
+        if attribute == "region":
+            names, scanned = self.scope.regions, self.by_region
+        else:
+            names, scanned = self.scope.accounts, self.by_account
+        findings: dict[str, int] = dict.fromkeys([*names, *scanned], 0)
+        for finding in self.findings:
+            name = getattr(finding, attribute)
+            findings[name] = findings.get(name, 0) + 1
+        return {name: (scanned.get(name, 0), findings[name]) for name in sorted(findings)}
+
     @property
     def highest_severity(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)

@@ -8,7 +8,6 @@ member controls is bounded again here, one value to a line, so none can forge a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ from .constants import (
     Status,
 )
 from .model import Finding, safe_text
-from .report import findings_by, grouped, iso
+from .report import grouped, iso
 
 FAIR_SHARE = 5  # every rule with findings shows at least this many before any shows more
 ERRORS_SHOWN = 100
@@ -91,16 +90,13 @@ def message_attributes(report: Report) -> dict[str, dict[str, str]]:
     }
 
 
-def _breakdown(
-    report: Report, attribute: str, names: Iterable[str], scanned: dict[str, int]
-) -> list[str]:
+def _breakdown(report: Report, attribute: str) -> list[str]:
     """A table of backups scanned and findings per region or account, zeros included."""
-    per_name = findings_by(report.findings, attribute, dict.fromkeys(names, 0) | scanned)
     column = "account" if attribute == "account_id" else attribute
     lines = ["", f"Per {column}", f"  {column:<22} {'backups':>10} {'findings':>10}"]
     lines += [
-        f"  {_clean(name, 40):<22} {scanned.get(name, 0):>10,} {count:>10,}"
-        for name, count in per_name.items()
+        f"  {_clean(name, 40):<22} {scanned:>10,} {count:>10,}"
+        for name, (scanned, count) in report.breakdown(attribute).items()
     ]
     return lines
 
@@ -133,9 +129,9 @@ def _head(report: Report, run_id: str, report_line: str) -> list[str]:
     lines += [
         f"  {rule:<22} {RULE_SEVERITY[rule].name:>10} {by_rule.get(rule, 0):>10,}" for rule in Rule
     ]
-    lines += _breakdown(report, "region", scope.regions, report.by_region)
+    lines += _breakdown(report, "region")
     if len(scope.accounts) > 1:
-        lines += _breakdown(report, "account_id", scope.accounts, report.by_account)
+        lines += _breakdown(report, "account_id")
     return lines
 
 

@@ -38,36 +38,19 @@ def to_document(report: Report) -> dict[str, Any]:
             "findings": len(report.findings),
             "errors": len(report.errors),
             "by_rule": report.by_rule,
-            "by_region": {
-                region: {
-                    "backups_scanned": report.by_region.get(region, 0),
-                    "findings": count,
-                }
-                for region, count in findings_by(
-                    report.findings, "region", report.by_region
-                ).items()
-            },
-            "by_account": {
-                account: {
-                    "backups_scanned": report.by_account.get(account, 0),
-                    "findings": count,
-                }
-                for account, count in findings_by(
-                    report.findings, "account_id", report.by_account
-                ).items()
-            },
+            "by_region": _breakdown(report, "region"),
+            "by_account": _breakdown(report, "account_id"),
         },
         "findings": [f.to_dict() for f in report.findings],
         "errors": [e.to_dict() for e in report.errors],
     }
 
 
-def findings_by(findings: list[Finding], attribute: str, known: dict[str, int]) -> dict[str, int]:
-    counts: dict[str, int] = dict.fromkeys(known, 0)
-    for finding in findings:
-        value = getattr(finding, attribute)
-        counts[value] = counts.get(value, 0) + 1
-    return dict(sorted(counts.items()))
+def _breakdown(report: Report, attribute: str) -> dict[str, dict[str, int]]:
+    return {
+        name: {"backups_scanned": scanned, "findings": findings}
+        for name, (scanned, findings) in report.breakdown(attribute).items()
+    }
 
 
 def to_json(report: Report) -> str:

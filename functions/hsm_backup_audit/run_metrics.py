@@ -24,7 +24,6 @@ from .constants import (
     Rule,
 )
 from .observability import metrics
-from .report import findings_by
 
 
 def _findings_by(dimension: str, value: str, count: int) -> None:
@@ -52,13 +51,8 @@ def emit_run_metrics(report: Report, run_id: str) -> None:
     by_rule = report.by_rule
     for rule in Rule:
         _findings_by(DIMENSION_RULE, str(rule), by_rule.get(rule, 0))
-    scope = report.scope
-    for region, count in findings_by(
-        report.findings, "region", dict.fromkeys(scope.regions, 0)
-    ).items():
+    for region, (_, count) in report.breakdown("region").items():
         _findings_by(DIMENSION_REGION, region, count)
-    if len(scope.accounts) > 1:
-        for account, count in findings_by(
-            report.findings, "account_id", dict.fromkeys(scope.accounts, 0)
-        ).items():
+    if len(report.scope.accounts) > 1:
+        for account, (_, count) in report.breakdown("account_id").items():
             _findings_by(DIMENSION_ACCOUNT, account, count)

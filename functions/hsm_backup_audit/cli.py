@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -13,7 +14,14 @@ import boto3
 
 from . import __version__
 from .cloudhsm import all_regions
-from .constants import DEFAULT_MAX_WORKERS, STATUS_EXIT_CODE, ExitCode
+from .constants import (
+    DEFAULT_MAX_WORKERS,
+    EXTERNAL_ID_PATTERN,
+    ROLE_ARN_PATTERN,
+    STATUS_EXIT_CODE,
+    ExitCode,
+)
+from .model import safe_text
 from .policy import PolicyError, load_policy_file
 from .report import to_json, to_text
 from .scanner import ScanRequest, scan
@@ -28,6 +36,22 @@ class _Parser(argparse.ArgumentParser):
 
 class UsageError(Exception):
     pass
+
+
+def _role_arn(text: str) -> str:
+    if not re.fullmatch(ROLE_ARN_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME): {safe_text(text, 80)!r}"
+        )
+    return text
+
+
+def _external_id(text: str) -> str:
+    if not re.fullmatch(EXTERNAL_ID_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            "must be 2 to 1224 characters of letters, digits and _+=,.@:/-"
+        )
+    return text
 
 
 def _workers(text: str) -> int:
@@ -58,10 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument(
         "--role-arn",
         action="append",
+        type=_role_arn,
         default=[],
         help="member-account role to assume and audit as well (repeatable)",
     )
-    scan_cmd.add_argument("--external-id", help="external id for --role-arn")
+    scan_cmd.add_argument("--external-id", type=_external_id, help="external id for --role-arn")
     scan_cmd.add_argument(
         "--max-workers",
         type=_workers,

@@ -29,7 +29,9 @@ from .constants import (
     ENV_REGIONS,
     ENV_REPORT_BUCKET,
     ENV_TOPIC_ARN,
+    EXTERNAL_ID_PATTERN,
     NOTIFY_FINDINGS,
+    ROLE_ARN_PATTERN,
 )
 from .observability import logger
 from .policy import Policy, PolicyError, load_policy_file
@@ -39,10 +41,8 @@ ENV_TASK_ROOT = "LAMBDA_TASK_ROOT"
 SECRET_KEYS = frozenset({ENV_EXTERNAL_ID})  # never echoed in an error message
 
 TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
-ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
-EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]+$"
 
 
 class ConfigurationError(ValueError):

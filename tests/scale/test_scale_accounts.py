@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hsm_backup_audit.constants import ExitCode
+from hsm_backup_audit.cli import main
+from hsm_backup_audit.constants import ExitCode, Status
 from hsm_backup_audit.policy import Policy
 from hsm_backup_audit.report import to_document
 from hsm_backup_audit.scanner import ScanRequest, scan
@@ -144,16 +145,14 @@ def test_cli_two_member_accounts_end_to_end(
         assert call.params["MaxResults"] == 25
 
 
-@pytest.mark.parametrize("refused", ["denied", "malformed"])
 def test_a_role_that_cannot_be_assumed_is_an_error_entry_and_the_others_are_reported(
-    refused: str, server_fleet: tuple[str, Fleet], fleet_server: FleetServer
+    server_fleet: tuple[str, Fleet], fleet_server: FleetServer
 ) -> None:
-    # Given two member accounts, and B's role refused by STS or not a role ARN at all
+    # Given two member accounts, and B's role refused by STS
     url, _ = server_fleet
     fresh = datetime.now().astimezone()
     seed_member(MEMBER_A, fresh, days=3)
     seed_member(MEMBER_B, fresh, days=3)
-    bad_role = role(MEMBER_B) if refused == "denied" else "hsm-backup-audit-reader"
     fleet_server.layer.faults.append(
         Fault(
             "deny",
@@ -163,18 +162,62 @@ def test_a_role_that_cannot_be_assumed_is_an_error_entry_and_the_others_are_repo
     )
     # When the command line is asked to audit both
     code, document = run_cli(
-        url, "--region", REGION, "--role-arn", role(MEMBER_A), "--role-arn", bad_role
+        url, "--region", REGION, "--role-arn", role(MEMBER_A), "--role-arn", role(MEMBER_B)
     )
     # Then the run is INCOMPLETE (exit 3) with one error entry for B's AssumeRole
     assert code == ExitCode.INCOMPLETE
     assert document["status"] == "INCOMPLETE"
     [error] = document["errors"]
     assert error["operation"] == "AssumeRole"
-    assert error["account_id"] == (MEMBER_B if refused == "denied" else "unknown")
+    assert error["account_id"] == MEMBER_B
     # And account A is still reported in full
     assert document["summary"]["by_account"][MEMBER_A]["backups_scanned"] == 4
     assert [f["account_id"] for f in document["findings"]] == [MEMBER_A]
     assert MEMBER_B not in document["summary"]["by_account"]
-    # And a malformed ARN is refused before any call to STS
-    asked = [c.params.get("RoleArn") for c in fleet_server.layer.calls_to("AssumeRole")]
-    assert bad_role in asked if refused == "denied" else bad_role not in asked
+    assert role(MEMBER_B) in [
+        c.params.get("RoleArn") for c in fleet_server.layer.calls_to("AssumeRole")
+    ]
+
+
+def test_a_malformed_role_arn_is_an_error_entry_when_scan_is_called_directly(
+    server_fleet: tuple[str, Fleet], fleet_server: FleetServer
+) -> None:
+    # Given a member account and a role "ARN" that is not one
+    url, _ = server_fleet
+    seed_member(MEMBER_A, datetime.now().astimezone(), days=3)
+    # When the engine is asked to assume both
+    report = scan(
+        ScanRequest(
+            regions=[REGION],
+            policy=Policy(),
+            role_arns=[role(MEMBER_A), "hsm-backup-audit-reader"],
+            endpoint_url=url,
+        )
+    )
+    # Then it is an error entry, never sent to STS, and the good account is reported
+    assert report.status is Status.INCOMPLETE
+    assert [(e.account_id, e.operation) for e in report.errors] == [("unknown", "AssumeRole")]
+    assert report.by_account[MEMBER_A] == 4
+    assert "hsm-backup-audit-reader" not in [
+        c.params.get("RoleArn") for c in fleet_server.layer.calls_to("AssumeRole")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--role-arn", "hsm-backup-audit-reader", "not an IAM role ARN"),
+        ("--role-arn", "arn:aws:iam::12345:role/x", "not an IAM role ARN"),
+        ("--external-id", "x", "must be 2 to 1224 characters"),
+    ],
+)
+def test_the_command_line_refuses_a_bad_role_or_external_id_with_exit_2(
+    option: str, value: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When a bad role ARN or external id is given / Then exit 2 and one line, before any call
+    with pytest.raises(SystemExit) as exited:
+        main(["scan", "--region", REGION, option, value])
+    assert exited.value.code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert says in err

@@ -51,6 +51,7 @@ class Fault:
     times: int | None = None  # at most this many times
     mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     hang_seconds: float = 30.0
+    code: str | None = None  # another error code for the error actions, e.g. KMSDisabled
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 
@@ -140,6 +141,7 @@ class FaultLayer:
             return self.app(environ, start_response)
         if fault.action in _ERRORS:
             status, code, message = _ERRORS[fault.action]
+            code = fault.code or code
             if not environ.get("HTTP_X_AMZ_TARGET"):  # query protocol (STS): an XML error
                 xml = (
                     f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"

@@ -7,15 +7,21 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from lambda_output import emf_values, log_records
 
 from hsm_backup_audit.audit import Report, Scope
 from hsm_backup_audit.constants import Status
-from hsm_backup_audit.delivery import DeliveryError, Outbox, deliver, report_keys, run_id_for
+from hsm_backup_audit.delivery import DeliveryError, report_keys, run_id_for
 from hsm_backup_audit.handler import lambda_handler
 from hsm_backup_audit_demo import PRIMARY, Fleet
-from hsm_backup_audit_demo.invoke_local import SCHEDULED_EVENT, Inbox, LocalContext
+from hsm_backup_audit_demo.invoke_local import (
+    SCHEDULED_EVENT,
+    Inbox,
+    LocalContext,
+    create_report_bucket,
+    create_topic_and_inbox,
+)
+from hsm_backup_audit_demo.server import Fault, FleetServer
 
 
 def healthy(fleet: Fleet, now: datetime) -> None:
@@ -68,6 +74,39 @@ def test_a_missing_report_bucket_still_sends_the_digest_saying_so_then_fails(
     assert "s3://no-such-audit-bucket/reports/123456789012/" in str(raised.value)
 
 
+@pytest.mark.parametrize("code", ["AuthorizationError", "KMSDisabled", "KMSAccessDenied"])
+def test_publish_denied_or_kms_key_disabled_fails_the_invocation_after_the_report_is_stored(
+    code: str,
+    server_fleet: tuple[str, Fleet],
+    fleet_server: FleetServer,
+    monkeypatch: pytest.MonkeyPatch,
+    wall_now: datetime,
+    capsys: Any,
+) -> None:
+    # Given SNS refusing every publish (no permission, or the topic's KMS key disabled),
+    # behind a moto server reached through AWS_ENDPOINT_URL as in Lambda
+    _, fleet = server_fleet
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fleet_server.url)
+    healthy(fleet, wall_now)
+    inbox = create_topic_and_inbox()
+    bucket = create_report_bucket()
+    monkeypatch.setenv("TOPIC_ARN", inbox.topic_arn)
+    monkeypatch.setenv("REPORT_BUCKET", bucket)
+    monkeypatch.setenv("REGIONS", PRIMARY)
+    fleet_server.layer.faults.append(Fault("deny", operation="Publish", code=code))
+    # When the handler runs
+    with pytest.raises(DeliveryError) as raised:
+        lambda_handler(SCHEDULED_EVENT, LocalContext())
+    out = capsys.readouterr().out
+    # Then the invocation fails naming the topic and the code, nothing was published,
+    assert f"publish to {inbox.topic_arn}: {code}" in str(raised.value)
+    assert inbox.messages() == []
+    # and the report was still stored and the metrics still flushed
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket)
+    assert "reports/123456789012/latest.json" in {o["Key"] for o in listed["Contents"]}
+    assert emf_values(out)[("BackupsScanned", ())] == 30
+
+
 def sample_report() -> Report:
     return Report(
         status=Status.NON_COMPLIANT,
@@ -77,33 +116,6 @@ def sample_report() -> Report:
         findings=[],
         errors=[],
     )
-
-
-@pytest.mark.parametrize(
-    ("code", "status"),
-    [("AuthorizationError", 403), ("KMSDisabled", 400), ("KMSAccessDenied", 400)],
-)
-def test_publish_denied_or_kms_key_disabled_is_a_failure_after_the_report_is_stored(
-    aws: None, bucket: str, code: str, status: int
-) -> None:
-    # Given SNS refusing the publish (no permission, or the topic's KMS key disabled)
-    sns = boto3.client("sns", region_name="us-east-1")
-    stubber = Stubber(sns)
-    stubber.add_client_error("publish", service_error_code=code, http_status_code=status)
-    report = sample_report()
-    # When the run is delivered
-    with stubber:
-        delivery = deliver(
-            report,
-            Outbox(sns=sns, s3=boto3.client("s3")),
-            topic_arn="arn:aws:sns:us-east-1:123456789012:audit",
-            report_bucket=bucket,
-            run_id="run-1",
-        )
-    # Then the report is stored, nothing is published, and the failure names the code
-    assert delivery.report_url == f"s3://{bucket}/reports/123456789012/2026/03/04/run-1.json"
-    assert not delivery.published
-    assert delivery.failures == [f"publish to arn:aws:sns:us-east-1:123456789012:audit: {code}"]
 
 
 def test_report_keys_are_dated_per_account_with_a_stable_latest() -> None:

@@ -4,8 +4,6 @@ through a subscribed SQS queue, as an email subscriber would get it."""
 from __future__ import annotations
 
 import json
-import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -294,21 +292,13 @@ def test_logs_carry_the_events_correlation_id_and_the_summary(
     assert delivered[0]["summary"]["status"] == "COMPLIANT"
 
 
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FleetServer]:
-    server = FleetServer().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def fault_endpoint(fault_server: FleetServer, monkeypatch: pytest.MonkeyPatch) -> FleetServer:
+def fault_endpoint(
+    server_fleet: tuple[str, Fleet], fleet_server: FleetServer, monkeypatch: pytest.MonkeyPatch
+) -> FleetServer:
     """A clean moto server behind a fault layer, reached through AWS_ENDPOINT_URL as in Lambda."""
-    reset = urllib.request.Request(f"{fault_server.url}/moto-api/reset", method="POST")  # noqa: S310
-    urllib.request.urlopen(reset).close()  # noqa: S310 - loopback moto server
-    fault_server.layer.clear()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_server.url)
-    return fault_server
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fleet_server.url)
+    return fleet_server
 
 
 def test_a_region_that_cannot_be_read_makes_the_run_incomplete_and_the_rest_is_still_reported(

@@ -58,6 +58,10 @@ RULE_SEVERITY: dict[Rule, Severity] = {
     Rule.STALE_CLUSTER: Severity.HIGH,
     Rule.UNKNOWN_STATE: Severity.MEDIUM,
 }
+# How reports list rules: most severe first, then in the order above.
+RULES_IN_REPORT_ORDER: tuple[Rule, ...] = tuple(
+    sorted(Rule, key=lambda rule: (-RULE_SEVERITY[rule], list(Rule).index(rule)))
+)
 
 
 class Status(StrEnum):

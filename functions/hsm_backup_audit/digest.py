@@ -19,6 +19,7 @@ from .constants import (
     DIGEST_BODY_BUDGET_BYTES,
     DIGEST_SUBJECT_MAX,
     RULE_SEVERITY,
+    RULES_IN_REPORT_ORDER,
     Rule,
     Status,
 )
@@ -127,7 +128,8 @@ def _head(report: Report, run_id: str, report_line: str) -> list[str]:
     by_rule = report.by_rule
     lines += ["", "Findings per rule", f"  {'rule':<22} {'severity':>10} {'findings':>10}"]
     lines += [
-        f"  {rule:<22} {RULE_SEVERITY[rule].name:>10} {by_rule.get(rule, 0):>10,}" for rule in Rule
+        f"  {rule:<22} {RULE_SEVERITY[rule].name:>10} {by_rule.get(rule, 0):>10,}"
+        for rule in RULES_IN_REPORT_ORDER
     ]
     lines += _breakdown(report, "region")
     if len(scope.accounts) > 1:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .constants import Rule, Severity
+from .constants import RULES_IN_REPORT_ORDER, Rule, Severity
 
 MAX_VALUE_LENGTH = 128
 MAX_TAGS_SHOWN = 10
@@ -163,8 +163,7 @@ class Finding:
 
     def sort_key(self) -> tuple[Any, ...]:
         return (
-            -self.severity,
-            list(Rule).index(self.rule),
+            RULES_IN_REPORT_ORDER.index(self.rule),
             self.account_id,
             self.region,
             self.cluster_id,

@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from .audit import Report
-from .constants import RULE_SEVERITY, SCHEMA_VERSION, Rule
+from .constants import RULE_SEVERITY, RULES_IN_REPORT_ORDER, SCHEMA_VERSION, Rule
 from .model import Finding
 
 WIDTH = 80
@@ -111,8 +111,7 @@ def grouped(findings: list[Finding]) -> dict[Rule, list[Finding]]:
     groups: dict[Rule, list[Finding]] = defaultdict(list)
     for finding in findings:
         groups[finding.rule].append(finding)
-    order = list(Rule)
-    return dict(sorted(groups.items(), key=lambda kv: (-RULE_SEVERITY[kv[0]], order.index(kv[0]))))
+    return {rule: groups[rule] for rule in RULES_IN_REPORT_ORDER if rule in groups}
 
 
 def to_text(report: Report) -> str:

@@ -61,16 +61,14 @@ def test_assume_role_denied_for_one_account(
     def refused(call: Call) -> bool:
         return REFUSED in str(call.params.get("RoleArn", ""))
 
-    estate.layer.faults = [Fault("deny", operation="AssumeRole", when=refused)]
+    estate.layer.faults = [Fault("deny", operation="AssumeRole", when=refused, code="AccessDenied")]
     # When the CLI audits its own account and both members
     code, document = run_cli(
         capsys, estate, "--role-arn", role(MEMBER), "--role-arn", role(REFUSED)
     )
     # Then exit 3, the refused account is named, and both other accounts are reported
     assert code == ExitCode.INCOMPLETE
-    assert errors_of(document) == {
-        (REFUSED, "global", "AssumeRole", "CloudHsmAccessDeniedException")
-    }
+    assert errors_of(document) == {(REFUSED, "global", "AssumeRole", "AccessDenied")}
     assert document["scope"]["accounts"] == [ACCOUNT, MEMBER]
     by_account = document["summary"]["by_account"]
     assert by_account[ACCOUNT]["backups_scanned"] == estate.total

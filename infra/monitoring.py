@@ -69,38 +69,44 @@ class Monitoring(Construct):
             f"#dashboards:name={self.dashboard.dashboard_name}"
         )
 
-    def _build_noncompliant_alarm(self) -> cw.Alarm:
+    def _above_zero_alarm(
+        self,
+        name: str,
+        description: str,
+        metric: cw.IMetric,
+        missing: cw.TreatMissingData,
+    ) -> cw.Alarm:
+        """An alarm that fires when the metric is above zero in one period."""
         return cw.Alarm(
             self,
-            "NonCompliantBackupsAlarm",
-            alarm_name=f"{self._prefix}-NonCompliantBackups",
-            alarm_description=(
-                "The last audit found CloudHSM backups that break the policy. Read the digest "
-                "email (or the JSON report) and run the remediation command of each finding, "
-                "or add an exemption with a reason and an expiry date to the policy."
-            ),
-            metric=audit_metric(fn.METRIC_NONCOMPLIANT_BACKUPS, MAXIMUM, ALARM_PERIOD),
+            f"{name}Alarm",
+            alarm_name=f"{self._prefix}-{name}",
+            alarm_description=description,
+            metric=metric,
             threshold=0,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,
-            treat_missing_data=cw.TreatMissingData.IGNORE,  # keep the last run's verdict
+            treat_missing_data=missing,
+        )
+
+    def _build_noncompliant_alarm(self) -> cw.Alarm:
+        return self._above_zero_alarm(
+            "NonCompliantBackups",
+            "The last audit found CloudHSM backups that break the policy. Read the digest "
+            "email (or the JSON report) and run the remediation command of each finding, "
+            "or add an exemption with a reason and an expiry date to the policy.",
+            audit_metric(fn.METRIC_NONCOMPLIANT_BACKUPS, MAXIMUM, ALARM_PERIOD),
+            cw.TreatMissingData.IGNORE,  # keep the last run's verdict
         )
 
     def _build_scan_errors_alarm(self) -> cw.Alarm:
-        return cw.Alarm(
-            self,
-            "ScanErrorsAlarm",
-            alarm_name=f"{self._prefix}-ScanErrors",
-            alarm_description=(
-                "The last audit could not read everything (INCOMPLETE). The digest's Errors "
-                "section names each region or account and the API error: check the function's "
-                "role, the member roles' trust and the region list, then invoke it again."
-            ),
-            metric=audit_metric(fn.METRIC_SCAN_ERRORS, SUM, ALARM_PERIOD),
-            threshold=0,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cw.TreatMissingData.IGNORE,
+        return self._above_zero_alarm(
+            "ScanErrors",
+            "The last audit could not read everything (INCOMPLETE). The digest's Errors "
+            "section names each region or account and the API error: check the function's "
+            "role, the member roles' trust and the region list, then invoke it again.",
+            audit_metric(fn.METRIC_SCAN_ERRORS, SUM, ALARM_PERIOD),
+            cw.TreatMissingData.IGNORE,
         )
 
     def _build_no_run_alarm(self) -> cw.Alarm:
@@ -123,20 +129,13 @@ class Monitoring(Construct):
         )
 
     def _build_function_errors_alarm(self, function: lambda_.IFunction) -> cw.Alarm:
-        return cw.Alarm(
-            self,
-            "FunctionErrorsAlarm",
-            alarm_name=f"{self._prefix}-FunctionErrors",
-            alarm_description=(
-                "The audit function failed: a configuration error, or a digest or report it "
-                "could not deliver. Its log group has one error line saying which; fix it, "
-                "then invoke the function once. Failed runs are kept in the dead-letter queue."
-            ),
-            metric=function.metric_errors(statistic=SUM, period=ALARM_PERIOD),
-            threshold=0,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        return self._above_zero_alarm(
+            "FunctionErrors",
+            "The audit function failed: a configuration error, or a digest or report it "
+            "could not deliver. Its log group has one error line saying which; fix it, "
+            "then invoke the function once. Failed runs are kept in the dead-letter queue.",
+            function.metric_errors(statistic=SUM, period=ALARM_PERIOD),
+            cw.TreatMissingData.NOT_BREACHING,
         )
 
     def _build_dashboard(self, function: lambda_.IFunction) -> cw.Dashboard:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from hsm_backup_audit.constants import ExitCode
-from hsm_backup_audit.policy import PolicyError
+from hsm_backup_audit.engine.policy import PolicyError
 from infra.app import create_app
 from infra.settings import SettingsError
 

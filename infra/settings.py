@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from constructs import Node
 
 from hsm_backup_audit.constants import NOTIFY_ALWAYS, NOTIFY_FINDINGS
-from hsm_backup_audit.policy import PolicyError, load_policy_file
+from hsm_backup_audit.engine.policy import PolicyError, load_policy_file
 
 from . import constants as c
 

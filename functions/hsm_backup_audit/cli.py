@@ -13,7 +13,8 @@ from typing import NoReturn
 import boto3
 
 from . import __version__
-from .cloudhsm import all_regions
+from .aws.cloudhsm import all_regions
+from .aws.scanner import ScanRequest, scan
 from .constants import (
     DEFAULT_MAX_WORKERS,
     EXTERNAL_ID_PATTERN,
@@ -21,10 +22,9 @@ from .constants import (
     STATUS_EXIT_CODE,
     ExitCode,
 )
-from .model import safe_text
-from .policy import PolicyError, load_policy_file
-from .report import to_json, to_text
-from .scanner import ScanRequest, scan
+from .engine.model import safe_text
+from .engine.policy import PolicyError, load_policy_file
+from .engine.report import to_json, to_text
 
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
 

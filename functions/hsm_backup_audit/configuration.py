@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
-from .cloudhsm import all_regions
+from .aws.cloudhsm import all_regions
 from .constants import (
     DEFAULT_MAX_WORKERS,
     ENV_EXTERNAL_ID,
@@ -33,8 +33,8 @@ from .constants import (
     NOTIFY_FINDINGS,
     ROLE_ARN_PATTERN,
 )
+from .engine.policy import Policy, PolicyError, load_policy_file
 from .observability import logger
-from .policy import Policy, PolicyError, load_policy_file
 
 ENV_AWS_REGION = "AWS_REGION"
 ENV_TASK_ROOT = "LAMBDA_TASK_ROOT"

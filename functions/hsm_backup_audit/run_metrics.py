@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from .audit import Report
 from .constants import (
     DIMENSION_ACCOUNT,
     DIMENSION_REGION,
@@ -23,6 +22,7 @@ from .constants import (
     METRIC_SCAN_ERRORS,
     Rule,
 )
+from .engine.audit import Report
 from .observability import metrics
 
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import boto3
 
-from .audit import Report
+from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, run_id_for
+from .aws.scanner import ScanRequest, scan
 from .configuration import Configuration
 from .constants import TIME_RESERVE_SECONDS
-from .delivery import Delivery, DeliveryError, Outbox, deliver, run_id_for
+from .engine.audit import Report
 from .observability import logger, tracer
 from .run_metrics import emit_run_metrics
-from .scanner import ScanRequest, scan
 
 DEADLINE_CODE = "DeadlineExceeded"
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hsm_backup_audit.audit import Report
-from hsm_backup_audit.cloudhsm import all_regions
+from hsm_backup_audit.aws.cloudhsm import all_regions
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.constants import DEFAULT_MAX_WORKERS, RETRY_MODE, TIME_RESERVE_SECONDS
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.audit import Report
+from hsm_backup_audit.engine.policy import Policy
 
 from . import memory
 from .server_process import Listing, ServerProcess

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hsm_backup_audit.audit import Audit, Scope
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.report import to_document
+from hsm_backup_audit.engine.audit import Audit, Scope
+from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_document
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 PER_CLUSTER = 250

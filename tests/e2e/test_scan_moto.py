@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.constants import Rule, Status
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.report import to_document, to_text
-from hsm_backup_audit.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_document, to_text
 from hsm_backup_audit_demo import PRIMARY, SECONDARY, Fleet, seed_demo_fleet
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from hsm_backup_audit.audit import Report
+from hsm_backup_audit.aws.cloudhsm import ClientLimits
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.cli import main
-from hsm_backup_audit.cloudhsm import ClientLimits
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.audit import Report
+from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit_demo import DEFAULT_ACCOUNT, PRIMARY, SECONDARY, Fleet
 from hsm_backup_audit_demo.server import Call, FaultLayer, FleetServer
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import hsm_backup_audit.audit as audit_module
-from hsm_backup_audit.cloudhsm import ClientLimits
+import hsm_backup_audit.engine.audit as audit_module
+from hsm_backup_audit.aws.cloudhsm import ClientLimits
 from hsm_backup_audit.constants import Status
-from hsm_backup_audit.model import BackupRecord
-from hsm_backup_audit.policy import Policy
+from hsm_backup_audit.engine.model import BackupRecord
+from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit_demo import PRIMARY, SECONDARY
 from hsm_backup_audit_demo.server import Fault
 

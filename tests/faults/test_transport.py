@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from hsm_backup_audit.cloudhsm import DEFAULT_LIMITS, ClientLimits
+from hsm_backup_audit.aws.cloudhsm import DEFAULT_LIMITS, ClientLimits
 from hsm_backup_audit.constants import RETRY_MODE, ExitCode, Status
 from hsm_backup_audit_demo import PRIMARY, SECONDARY
 from hsm_backup_audit_demo.server import Fault

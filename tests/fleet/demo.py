@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from moto import mock_aws
 
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.constants import STATUS_EXIT_CODE
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.report import to_json, to_text
-from hsm_backup_audit.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_json, to_text
 
 from .fleet import PRIMARY, SECONDARY, seed_demo_fleet
 

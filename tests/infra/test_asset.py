@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from hsm_backup_audit.constants import POLICY_FILE_IN_ASSET
-from hsm_backup_audit.policy import load_policy_file
+from hsm_backup_audit.engine.policy import load_policy_file
 from infra.constants import AUDIT_STACK_NAME, FUNCTIONS_DIR, PACKAGE_NAME, ROOT
 
 from .conftest import Synth

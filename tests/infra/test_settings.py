@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hsm_backup_audit.policy import Policy, PolicyError, load_policy_file
+from hsm_backup_audit.engine.policy import Policy, PolicyError, load_policy_file
 from infra.app import create_app
 from infra.constants import CONTEXT_DEFAULTS, ROOT
 from infra.settings import SettingsError

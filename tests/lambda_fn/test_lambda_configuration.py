@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hsm_backup_audit.cloudhsm import all_regions
+from hsm_backup_audit.aws.cloudhsm import all_regions
 from hsm_backup_audit.configuration import ConfigurationError, load_configuration
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:hsm-backup-audit"

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from lambda_output import emf_values, log_records
 
-from hsm_backup_audit.audit import Report, Scope
+from hsm_backup_audit.aws.delivery import DeliveryError, report_keys, run_id_for
 from hsm_backup_audit.constants import Status
-from hsm_backup_audit.delivery import DeliveryError, report_keys, run_id_for
+from hsm_backup_audit.engine.audit import Report, Scope
 from hsm_backup_audit.handler import lambda_handler
 from hsm_backup_audit_demo import PRIMARY, Fleet
 from hsm_backup_audit_demo.invoke_local import (

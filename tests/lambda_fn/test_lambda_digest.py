@@ -5,10 +5,10 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime
 
-from hsm_backup_audit.audit import Report, Scope
 from hsm_backup_audit.constants import RULE_SEVERITY, Rule, Status
-from hsm_backup_audit.digest import render_digest, subject_line
-from hsm_backup_audit.model import Finding, ScanError
+from hsm_backup_audit.engine.audit import Report, Scope
+from hsm_backup_audit.engine.digest import render_digest, subject_line
+from hsm_backup_audit.engine.model import Finding, ScanError
 
 GENERATED = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"

@@ -7,9 +7,9 @@ from typing import Any
 
 from lambda_output import emf_documents, emf_values
 
-from hsm_backup_audit.audit import Report, Scope
 from hsm_backup_audit.constants import RULE_SEVERITY, Rule, Status
-from hsm_backup_audit.model import Finding
+from hsm_backup_audit.engine.audit import Report, Scope
+from hsm_backup_audit.engine.model import Finding
 from hsm_backup_audit.observability import metrics
 from hsm_backup_audit.run_metrics import emit_run_metrics
 

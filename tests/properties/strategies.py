@@ -8,15 +8,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from hsm_backup_audit.audit import Audit, Report, Scope
 from hsm_backup_audit.constants import (
     KNOWN_BACKUP_STATES,
     RETENTION_DAYS_MAX,
     RETENTION_DAYS_MIN,
     Rule,
 )
-from hsm_backup_audit.model import ScanError
-from hsm_backup_audit.policy import Policy
+from hsm_backup_audit.engine.audit import Audit, Report, Scope
+from hsm_backup_audit.engine.model import ScanError
+from hsm_backup_audit.engine.policy import Policy
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 TODAY = NOW.date()

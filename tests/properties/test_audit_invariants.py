@@ -19,9 +19,9 @@ from hsm_backup_audit.constants import (
     Severity,
     Status,
 )
-from hsm_backup_audit.model import parse_backup
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.report import to_document, to_json, to_text
+from hsm_backup_audit.engine.model import parse_backup
+from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_document, to_json, to_text
 
 from .strategies import (
     ACCOUNT,

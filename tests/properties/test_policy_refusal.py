@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode
-from hsm_backup_audit.policy import Policy
+from hsm_backup_audit.engine.policy import Policy
 
 from .strategies import policy_documents
 

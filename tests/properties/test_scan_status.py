@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hsm_backup_audit.cloudhsm import ClientLimits
+from hsm_backup_audit.aws.cloudhsm import ClientLimits
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.constants import Status
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit_demo import DEFAULT_ACCOUNT, PRIMARY, SECONDARY, Fleet
 from hsm_backup_audit_demo.server import Fault, FleetServer
 

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode, Status
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.report import to_document
-from hsm_backup_audit.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_document
 from hsm_backup_audit_demo import Fleet
 from hsm_backup_audit_demo.server import Fault, FleetServer
 

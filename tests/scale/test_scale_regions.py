@@ -7,8 +7,8 @@ import socket
 import boto3
 import pytest
 
+from hsm_backup_audit.aws.cloudhsm import all_regions
 from hsm_backup_audit.cli import resolve_regions
-from hsm_backup_audit.cloudhsm import all_regions
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from hsm_backup_audit.policy import Policy
-from hsm_backup_audit.report import to_document
-from hsm_backup_audit.scanner import ScanRequest, scan
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_document
 from hsm_backup_audit_demo import PRIMARY, SECONDARY, Fleet
 from hsm_backup_audit_demo.fleet import seed_demo_fleet
 from hsm_backup_audit_demo.server import Call, Fault, FleetServer

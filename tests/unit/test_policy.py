@@ -10,7 +10,7 @@ import pytest
 
 from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode, Rule
-from hsm_backup_audit.policy import Policy, PolicyError, load_policy, load_policy_file
+from hsm_backup_audit.engine.policy import Policy, PolicyError, load_policy, load_policy_file
 
 
 def test_no_policy_file_means_the_documented_defaults() -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from hsm_backup_audit.audit import Audit, Report, Scope
 from hsm_backup_audit.constants import Rule, Severity, Status
-from hsm_backup_audit.model import ScanError
-from hsm_backup_audit.policy import Exemption, Policy
+from hsm_backup_audit.engine.audit import Audit, Report, Scope
+from hsm_backup_audit.engine.model import ScanError
+from hsm_backup_audit.engine.policy import Exemption, Policy
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 ACCOUNT, REGION = "123456789012", "us-east-1"

@@ -7,8 +7,8 @@ import textwrap
 from collections import defaultdict
 from typing import Any
 
+from ..constants import RULE_SEVERITY, RULES_IN_REPORT_ORDER, SCHEMA_VERSION, Rule
 from .audit import Report
-from .constants import RULE_SEVERITY, RULES_IN_REPORT_ORDER, SCHEMA_VERSION, Rule
 from .model import Finding
 
 WIDTH = 80

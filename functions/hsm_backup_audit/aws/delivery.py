@@ -16,11 +16,11 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .audit import Report
-from .constants import REPORT_KEY_PREFIX, REPORT_LATEST_NAME, SERVICE_NAME, Status
-from .digest import Digest, render_digest
-from .model import safe_text
-from .report import to_json
+from ..constants import REPORT_KEY_PREFIX, REPORT_LATEST_NAME, SERVICE_NAME, Status
+from ..engine.audit import Report
+from ..engine.digest import Digest, render_digest
+from ..engine.model import safe_text
+from ..engine.report import to_json
 
 # Delivery calls are few and small: bounded so they fit in the time reserve.
 DELIVERY_CONFIG = Config(

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .audit import Report
-from .constants import (
+from ..constants import (
     ATTRIBUTE_FINDINGS,
     ATTRIBUTE_SEVERITY,
     ATTRIBUTE_STATUS,
@@ -23,6 +22,7 @@ from .constants import (
     Rule,
     Status,
 )
+from .audit import Report
 from .model import Finding, safe_text
 from .report import grouped, iso
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .constants import RULES_IN_REPORT_ORDER, Rule, Severity
+from ..constants import RULES_IN_REPORT_ORDER, Rule, Severity
 
 MAX_VALUE_LENGTH = 128
 MAX_TAGS_SHOWN = 10

@@ -11,7 +11,7 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 
-from .constants import (
+from ..constants import (
     ASSUME_ROLE_SESSION_NAME,
     BACKUPS_PAGE_SIZE,
     CLUSTERS_PAGE_SIZE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
-from .constants import (
+from ..constants import (
     CLOCK_SKEW_SECONDS,
     CLUSTER_STATES_BEING_DELETED,
     KNOWN_BACKUP_STATES,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .constants import STATE_READY, Severity, Status
+from ..constants import STATE_READY, Severity, Status
 from .model import (
     MISSING,
     BackupRecord,

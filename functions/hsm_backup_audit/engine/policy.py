@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from .constants import RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, Rule
+from ..constants import RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, Rule
 from .model import safe_text
 
 NonEmptyText = Annotated[str, Field(min_length=1, max_length=512)]

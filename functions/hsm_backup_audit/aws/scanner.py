@@ -19,7 +19,10 @@ import boto3
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError, PaginationError
 
-from .audit import Audit, Report, Scope
+from ..constants import DEFAULT_MAX_WORKERS, RETRY_MODE
+from ..engine.audit import Audit, Report, Scope
+from ..engine.model import ScanError, safe_text
+from ..engine.policy import Policy
 from .cloudhsm import (
     DEFAULT_LIMITS,
     SERVICE,
@@ -32,9 +35,6 @@ from .cloudhsm import (
     client_config,
     cluster_pages,
 )
-from .constants import DEFAULT_MAX_WORKERS, RETRY_MODE
-from .model import ScanError, safe_text
-from .policy import Policy
 
 CLUSTERS, OWNED, SHARED = "clusters", "owned", "shared"
 OPERATION = {CLUSTERS: "DescribeClusters", OWNED: "DescribeBackups", SHARED: "DescribeBackups"}

@@ -1,0 +1,1 @@
+"""Adapters to AWS: CloudHSM listings side by side, and delivery to S3 and SNS."""

@@ -90,6 +90,15 @@ def run_scheduled_audit(
 ) -> dict[str, Any]:
     session = session or boto3.session.Session()
     report = _scan(config, budget, session)
+    return finish_run(report, config, request_id, session)
+
+
+def finish_run(
+    report: Report, config: Configuration, request_id: str, session: boto3.session.Session
+) -> dict[str, Any]:
+    """Everything a run does once its report exists: metrics, logs, delivery, the summary.
+
+    Any way of producing a report (one scan, or partial reports merged) ends here."""
     run_id = run_id_for(report.generated_at, request_id)
     emit_run_metrics(report, run_id)
     for error in report.errors:

@@ -6,6 +6,7 @@ at the edge, so nothing downstream can be fooled into forging a line.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -148,6 +149,18 @@ def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
     )
 
 
+FINDING_ID_VERSION = "v1"
+
+
+def finding_id(
+    rule: str, account_id: str, region: str, cluster_id: str, backup_id: str | None
+) -> str:
+    """`v1-` and 32 hex digits of SHA-256 over the rule and the resource it is about
+    (account, region, cluster id, backup id or "" for a cluster finding), joined by NUL."""
+    key = "\0".join((str(rule), account_id, region, cluster_id, backup_id or ""))
+    return f"{FINDING_ID_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 @dataclass(slots=True)
 class Finding:
     rule: Rule
@@ -161,6 +174,12 @@ class Finding:
     remediation: str
     tags: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def id(self) -> str:
+        """Stable across runs: the same rule on the same resource has the same id, whatever the
+        message, severity, exemption or run time. The key for changes and for Security Hub."""
+        return finding_id(self.rule, self.account_id, self.region, self.cluster_id, self.backup_id)
+
     def sort_key(self) -> tuple[Any, ...]:
         return (
             RULES_IN_REPORT_ORDER.index(self.rule),
@@ -172,6 +191,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "rule": str(self.rule),
             "severity": self.severity.name,
             "account_id": self.account_id,

@@ -121,6 +121,7 @@ ENV_REPORT_BUCKET = "REPORT_BUCKET"
 ENV_MEMBER_ROLE_ARNS = "MEMBER_ROLE_ARNS"
 ENV_EXTERNAL_ID = "EXTERNAL_ID"
 ENV_MAX_WORKERS = "MAX_WORKERS"
+ENV_SECURITY_HUB = "SECURITY_HUB"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -148,3 +149,9 @@ ATTRIBUTE_SEVERITY = "severity"
 # s3://REPORT_BUCKET/reports/<account>/latest.json
 REPORT_KEY_PREFIX = "reports"
 REPORT_LATEST_NAME = "latest.json"
+
+# --- Security Hub (opt-in) ------------------------------------------------------
+# Findings above INFO go to each account's default product in the resource's region.
+ASFF_SCHEMA_VERSION = "2018-10-08"
+SECURITY_HUB_BATCH_SIZE = 100  # BatchImportFindings takes 1 to 100 findings a call
+SECURITY_HUB_MAX_WORKERS = 8  # (account, region) imports sent side by side

@@ -126,6 +126,8 @@ class ClusterRecord:
     created: datetime | None
     retention_days: int | None  # None: no DAYS retention policy we can read
     retention_text: str  # what the API said, for the message
+    mode: str | None = None
+    hsm_type: str | None = None
 
 
 def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
@@ -146,6 +148,8 @@ def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
         created=as_utc(item.get("CreateTimestamp")),
         retention_days=retention_days,
         retention_text=retention_text,
+        mode=_optional_text(item.get("Mode")),
+        hsm_type=_optional_text(item.get("HsmType")),
     )
 
 
@@ -173,6 +177,11 @@ class Finding:
     message: str
     remediation: str
     tags: tuple[tuple[str, str], ...] = ()
+    # What Security Hub shows of the resource (not in the JSON report): the BackupArn the
+    # API gave (a cluster's ARN is built from its id), and the mode and HSM type it reported.
+    resource_arn: str | None = None
+    mode: str | None = None
+    hsm_type: str | None = None
 
     @property
     def id(self) -> str:

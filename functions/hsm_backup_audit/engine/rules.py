@@ -36,6 +36,9 @@ def _finding(
         message=message,
         remediation=remediation,
         tags=backup.tags if backup else (),
+        resource_arn=backup.arn if backup else None,
+        mode=subject.mode,
+        hsm_type=subject.hsm_type,
     )
 
 

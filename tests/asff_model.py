@@ -42,6 +42,17 @@ def model() -> Any:
     return botocore.session.get_session().get_service_model("securityhub")
 
 
+@cache
+def finding_shape() -> StructureShape:
+    shape: StructureShape = model().shape_for("AwsSecurityFinding")
+    return shape
+
+
+@cache
+def _member_limits(text: str) -> Limits:
+    return limits_from_documentation(text)
+
+
 def _number(pattern: str, text: str) -> int | None:
     found = re.search(pattern, text)
     return int(found.group(1)) if found else None
@@ -96,7 +107,7 @@ def check(shape: Shape, value: Any, path: str = "$", limits: Limits = Limits()) 
                 yield f"{path}: unknown member {name}"
                 continue
             member = shape.members[name]
-            inner = limits_from_documentation(member.documentation)
+            inner = _member_limits(member.documentation)
             if path.endswith("Details") and name == "Other":
                 inner = DETAILS_OTHER
             yield from check(member, item, f"{path}.{name}", inner)
@@ -136,7 +147,7 @@ def check(shape: Shape, value: Any, path: str = "$", limits: Limits = Limits()) 
 
 def asff_problems(document: Any) -> list[str]:
     """What is wrong with one ASFF document, by botocore's AwsSecurityFinding shape."""
-    return list(check(model().shape_for("AwsSecurityFinding"), document))
+    return list(check(finding_shape(), document))
 
 
 def assert_valid_asff(document: Any) -> None:

@@ -306,9 +306,7 @@ def test_rules_give_findings_the_resource_arn_mode_and_hsm_type() -> None:
         (lambda d: d.update(Confidence="high"), "expected an integer"),
         (lambda d: d.update(Colour="red"), "unknown member Colour"),
         (
-            lambda d: d["Resources"][0]["Details"].update(
-                Other={f"k{i}": "v" for i in range(51)}
-            ),
+            lambda d: d["Resources"][0]["Details"].update(Other={f"k{i}": "v" for i in range(51)}),
             "more than 50 entries",
         ),
         (

@@ -9,6 +9,7 @@ ImportProblem for that account and region; the other imports go ahead. Never rai
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ Documents = list[dict[str, Any]]
 Group = tuple[str, str]  # account id, region
 
 
+@functools.cache  # a Session costs about 50 ms to make: once per region, not per finding
 def partition_of(region: str) -> str:
     """The partition of a region, from botocore's endpoint data (`aws` when it is unknown)."""
     try:

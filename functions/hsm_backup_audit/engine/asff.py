@@ -91,7 +91,7 @@ def resource_arn(
 ) -> str:
     """CloudHSM v2's ARN formats: ...:cloudhsm:REGION:ACCOUNT:backup/ID and .../cluster/ID."""
     kind, name = ("backup", backup_id) if backup_id else ("cluster", cluster_id)
-    return f"arn:{partition}:cloudhsm:{region}:{account_id}:{kind}/{name}"
+    return safe_text(f"arn:{partition}:cloudhsm:{region}:{account_id}:{kind}/{name}", 2048)
 
 
 def _rule(name: str) -> Rule | None:
@@ -115,8 +115,9 @@ def _details(values: Mapping[str, str | None]) -> dict[str, str]:
 
 
 def _tags(tags: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The backup's tags (already bounded); ASFF takes no empty key or value."""
-    return {key: value for key, value in tags if key.strip() and value.strip()}
+    """The backup's tags, one line each within AWS's tag limits; ASFF takes no empty ones."""
+    cleaned = ((safe_text(key, 128), safe_text(value, 256)) for key, value in tags)
+    return {key: value for key, value in cleaned if key and value}
 
 
 def _common(
@@ -172,7 +173,7 @@ def finding_document(
         observed_at=observed_at,
     )
     severity = _severity(finding.severity.name, finding.severity.name)
-    arn = finding.resource_arn or resource_arn(
+    arn = safe_text(finding.resource_arn, 2048) or resource_arn(
         partition, finding.region, finding.account_id, finding.cluster_id, finding.backup_id
     )
     resource: dict[str, Any] = {
@@ -195,14 +196,16 @@ def finding_document(
     tags = _tags(finding.tags)
     if tags:
         resource["Tags"] = tags
-    shared = " The backup is shared with this account: its owner must act." if finding.shared else ""
+    shared = (
+        " The backup is shared with this account: its owner must act." if finding.shared else ""
+    )
+    recommendation = safe_text(finding.remediation, RECOMMENDATION_MAX)
+    if recommendation:
+        document["Remediation"] = {"Recommendation": {"Text": recommendation}}
     return document | {
         "Severity": severity,
         "FindingProviderFields": {"Severity": severity, "Types": document["Types"]},
-        "Description": safe_text(finding.message + shared, DESCRIPTION_MAX),
-        "Remediation": {
-            "Recommendation": {"Text": safe_text(finding.remediation, RECOMMENDATION_MAX)}
-        },
+        "Description": safe_text(finding.message + shared, DESCRIPTION_MAX) or document["Title"],
         "Resources": [resource],
         "Compliance": {"Status": "FAILED"},
         "RecordState": "ACTIVE",

@@ -7,6 +7,7 @@ from what the function emits.
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Final
 
 SERVICE_NAME = "hsm-backup-audit"
 SCHEMA_VERSION = 1
@@ -140,7 +141,7 @@ NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
 NOTIFY_CHANGES = "changes"
 NOTIFY_CHOICES = (NOTIFY_ALWAYS, NOTIFY_FINDINGS, NOTIFY_CHANGES)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DEFAULT_WEEKLY_DIGEST_DAY = "monday"  # UTC day of the run's time
+DEFAULT_WEEKLY_DIGEST_DAY: Final = "monday"  # UTC day of the run's time
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
 # Stop reading this long before the Lambda timeout: room to render the digest and the

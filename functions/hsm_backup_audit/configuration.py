@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from .aws.cloudhsm import all_regions
 from .constants import (
     DEFAULT_MAX_WORKERS,
+    DEFAULT_WEEKLY_DIGEST_DAY,
     ENV_EXTERNAL_ID,
     ENV_MAX_WORKERS,
     ENV_MEMBER_ROLE_ARNS,
@@ -29,7 +30,9 @@ from .constants import (
     ENV_REGIONS,
     ENV_REPORT_BUCKET,
     ENV_TOPIC_ARN,
+    ENV_WEEKLY_DIGEST_DAY,
     EXTERNAL_ID_PATTERN,
+    NOTIFY_CHANGES,
     NOTIFY_FINDINGS,
     ROLE_ARN_PATTERN,
 )
@@ -75,8 +78,16 @@ class Environment(BaseModel):
         str | None, Field(alias=ENV_POLICY_FILE), BeforeValidator(_blank_is_none)
     ] = None
     notify: Annotated[
-        Literal["always", "findings"], Field(alias=ENV_NOTIFY), BeforeValidator(_blank_is_none)
+        Literal["always", "findings", "changes"],
+        Field(alias=ENV_NOTIFY),
+        BeforeValidator(_blank_is_none),
     ] = "always"
+    weekly_digest_day: Annotated[
+        Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        Field(alias=ENV_WEEKLY_DIGEST_DAY),
+        BeforeValidator(_blank_is_none),
+        BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    ] = DEFAULT_WEEKLY_DIGEST_DAY
     report_bucket: Annotated[
         str | None,
         Field(alias=ENV_REPORT_BUCKET, pattern=BUCKET_PATTERN),
@@ -108,10 +119,15 @@ class Configuration:
     member_role_arns: tuple[str, ...]
     external_id: str | None
     max_workers: int
+    weekly_digest_day: str = DEFAULT_WEEKLY_DIGEST_DAY
 
     @property
     def notify_only_findings(self) -> bool:
         return self.notify == NOTIFY_FINDINGS
+
+    @property
+    def notify_only_changes(self) -> bool:
+        return self.notify == NOTIFY_CHANGES
 
 
 EXPECTED = {
@@ -167,6 +183,10 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         errors = exc.errors()
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigurationError(_describe(errors[0]) + more) from None
+    if env.notify == NOTIFY_CHANGES and not env.report_bucket:
+        raise ConfigurationError(
+            f"{ENV_NOTIFY}: {NOTIFY_CHANGES} needs {ENV_REPORT_BUCKET} (the run history)"
+        )
     policy = Policy()
     policy_source = "defaults"
     if env.policy_file:
@@ -186,6 +206,7 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         member_role_arns=env.member_role_arns,
         external_id=env.external_id,
         max_workers=env.max_workers,
+        weekly_digest_day=env.weekly_digest_day,
     )
 
 

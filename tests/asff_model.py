@@ -140,9 +140,8 @@ def check(shape: Shape, value: Any, path: str = "$", limits: Limits = Limits()) 
     elif kind in {"double", "float"}:
         if not isinstance(value, int | float) or isinstance(value, bool):
             yield f"{path}: expected a number"
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            yield f"{path}: expected true or false"
+    elif kind == "boolean" and not isinstance(value, bool):
+        yield f"{path}: expected true or false"
 
 
 def asff_problems(document: Any) -> list[str]:

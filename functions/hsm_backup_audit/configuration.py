@@ -29,6 +29,7 @@ from .constants import (
     ENV_POLICY_FILE,
     ENV_REGIONS,
     ENV_REPORT_BUCKET,
+    ENV_SECURITY_HUB,
     ENV_TOPIC_ARN,
     ENV_WEEKLY_DIGEST_DAY,
     EXTERNAL_ID_PATTERN,
@@ -104,6 +105,11 @@ class Environment(BaseModel):
     max_workers: Annotated[
         int, Field(alias=ENV_MAX_WORKERS, ge=1, le=256), BeforeValidator(_blank_is_none)
     ] = DEFAULT_MAX_WORKERS
+    security_hub: Annotated[
+        Literal["true", "false"],
+        Field(alias=ENV_SECURITY_HUB),
+        BeforeValidator(lambda v: (v.strip().lower() or "false") if isinstance(v, str) else v),
+    ] = "false"
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ class Configuration:
     external_id: str | None
     max_workers: int
     weekly_digest_day: str = DEFAULT_WEEKLY_DIGEST_DAY
+    security_hub: bool = False  # import findings into Security Hub (opt-in)
 
     @property
     def notify_only_findings(self) -> bool:
@@ -135,6 +142,7 @@ EXPECTED = {
     ENV_MEMBER_ROLE_ARNS: "comma-separated IAM role ARNs, arn:aws:iam::ACCOUNT:role/NAME",
     ENV_REPORT_BUCKET: "an S3 bucket name",
     ENV_EXTERNAL_ID: "2 to 1224 characters of letters, digits and +=,.@:/-",
+    ENV_SECURITY_HUB: "true or false",
 }
 
 
@@ -207,6 +215,7 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         external_id=env.external_id,
         max_workers=env.max_workers,
         weekly_digest_day=env.weekly_digest_day,
+        security_hub=env.security_hub == "true",
     )
 
 

@@ -97,8 +97,8 @@ def test_a_finding_becomes_an_active_failed_document_with_every_field() -> None:
     assert doc["Title"] == "CloudHSM backup never expires: backup-rtq2dwi2gq6"
     assert doc["Description"] == finding.message
     assert doc["Remediation"]["Recommendation"]["Text"] == finding.remediation
-    assert doc["CreatedAt"] == doc["FirstObservedAt"] == "2026-11-20T07:00:00.000Z"
-    assert doc["UpdatedAt"] == doc["LastObservedAt"] == "2026-11-27T07:00:00.000Z"
+    assert doc["CreatedAt"] == doc["FirstObservedAt"] == "2026-11-20T07:00:00Z"
+    assert doc["UpdatedAt"] == doc["LastObservedAt"] == "2026-11-27T07:00:00Z"
     (resource,) = doc["Resources"]
     assert resource == {
         "Type": "Other",
@@ -198,8 +198,8 @@ def test_a_resolved_finding_is_archived_and_passed_under_the_same_id() -> None:
     assert doc["RecordState"] == "ARCHIVED"
     assert doc["Compliance"] == {"Status": "PASSED"}
     assert doc["Severity"] == {"Label": "INFORMATIONAL", "Original": "HIGH"}
-    assert doc["CreatedAt"] == "2026-11-20T07:00:00.000Z"
-    assert doc["UpdatedAt"] == "2026-11-27T07:00:00.000Z"
+    assert doc["CreatedAt"] == "2026-11-20T07:00:00Z"
+    assert doc["UpdatedAt"] == "2026-11-27T07:00:00Z"
     assert doc["Description"].startswith("Resolved: not found by the audit of 2026-11-27")
     assert doc["Resources"][0]["Id"] == finding.resource_arn
     assert_valid_asff(doc)
@@ -248,8 +248,8 @@ def test_run_documents_skip_info_and_take_first_seen_from_the_history() -> None:
     # Then INFO is never sent (so never archived), and CreatedAt is when first seen
     by_id = {d["Id"]: d for d in docs}
     assert set(by_id) == {f"hsm-backup-audit/{x}" for x in (high.id, medium.id, gone.id)}
-    assert by_id[f"hsm-backup-audit/{high.id}"]["CreatedAt"] == "2026-11-20T07:00:00.000Z"
-    assert by_id[f"hsm-backup-audit/{medium.id}"]["CreatedAt"] == "2026-11-27T07:00:00.000Z"
+    assert by_id[f"hsm-backup-audit/{high.id}"]["CreatedAt"] == "2026-11-20T07:00:00Z"
+    assert by_id[f"hsm-backup-audit/{medium.id}"]["CreatedAt"] == "2026-11-27T07:00:00Z"
     for doc in docs:
         assert_valid_asff(doc)
 

@@ -21,8 +21,10 @@ from botocore.client import BaseClient
 from botocore.exceptions import UnknownRegionError
 
 from ..constants import SECURITY_HUB_BATCH_SIZE, SECURITY_HUB_MAX_WORKERS
-from ..engine.asff import ImportProblem, SecurityHubOutcome
+from ..engine.asff import ImportProblem, SecurityHubOutcome, run_documents
+from ..engine.audit import Report
 from ..engine.model import safe_text
+from ..engine.policy import Policy
 from .cloudhsm import DEFAULT_LIMITS, ClientLimits, account_id_of_role, assume_role, caller_account
 from .delivery import DELIVERY_CONFIG
 from .scanner import describe_exception
@@ -170,3 +172,24 @@ def send_documents(
                 tally.add(result)
     problems = sorted(tally.problems, key=lambda p: (p.account_id, p.region, p.code))
     return SecurityHubOutcome(tally.imported, tally.archived, tally.calls, tuple(problems))
+
+
+def import_run(
+    report: Report,
+    policy: Policy,
+    session_for: Callable[[str], boto3.session.Session],
+    endpoint_url: str | None = None,
+) -> SecurityHubOutcome:
+    """One run into Security Hub: its findings above INFO, and the ones resolved since the
+    baseline (`report.changes`; none without one). What an INCOMPLETE run could not see is
+    never in `changes.resolved`, so it archives nothing there."""
+    changes = report.changes
+    documents = run_documents(
+        report.findings,
+        changes.resolved if changes else (),
+        first_seen=changes.first_seen if changes else {},
+        observed_at=report.generated_at,
+        partition_of=partition_of,
+        exemptions=policy.exemptions,
+    )
+    return send_documents(documents, session_for, endpoint_url)

@@ -72,9 +72,10 @@ class ResolvedLike(Protocol):
 
 
 def timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with milliseconds, as ASFF wants: 2026-11-27T07:00:00.000Z."""
+    """RFC 3339 in UTC to the second, one of ASFF's formats: 2026-11-27T07:00:00Z. The JSON
+    report keeps seconds too, so a first-seen time read back from the history is unchanged."""
     aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def document_id(finding_id: str) -> str:

@@ -27,6 +27,7 @@ from ..constants import (
     RULES_IN_REPORT_ORDER,
     Status,
 )
+from .asff import SecurityHubOutcome
 from .audit import Report
 from .digest_sections import Entry, Section, clean, entries, examples, fit, plural, size_of, where
 from .model import Finding
@@ -264,6 +265,31 @@ def _error_lines(report: Report) -> list[str]:
     return lines
 
 
+def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
+    """What the import into Security Hub did, and every account and region it could not reach."""
+    if outcome is None:
+        return []
+    lines = [
+        "",
+        f"Security Hub: {plural(outcome.imported, 'finding')} imported, "
+        f"{outcome.archived:,} archived (fixed since the baseline)",
+    ]
+    if outcome.problems:
+        lines.append(
+            f"SECURITY HUB ERRORS ({len(outcome.problems):,}): "
+            f"{plural(outcome.refused, 'finding')} did not reach Security Hub"
+        )
+    for problem in outcome.problems[:ERRORS_SHOWN]:
+        lines.append(
+            f"  {clean(problem.account_id, 20)} {clean(problem.region, 30)} "
+            f"BatchImportFindings: {clean(problem.code, 64)}: {clean(problem.message, 300)} "
+            f"({plural(problem.findings, 'finding')})"
+        )
+    if len(outcome.problems) > ERRORS_SHOWN:
+        lines.append(f"  ... {len(outcome.problems) - ERRORS_SHOWN:,} more in the function's log")
+    return lines
+
+
 def _baseline_line(report: Report, problem: str | None) -> str | None:
     if problem:
         return f"COULD NOT BE READ: {clean(problem, 300)}"
@@ -281,11 +307,12 @@ def render_digest(
     report_url: str | None = None,
     report_problem: str | None = None,
     baseline_problem: str | None = None,
+    security_hub: SecurityHubOutcome | None = None,
     budget: int = DIGEST_READABLE_BYTES,
 ) -> Digest:
     """The digest of one run. `report_url` is where the full JSON report was stored;
     `report_problem` says why it could not be stored; `baseline_problem` why the run
-    history could not be read."""
+    history could not be read; `security_hub` what the import into Security Hub did."""
     if report_url:
         report_line = clean(report_url, 1100)
     elif report_problem:
@@ -295,7 +322,7 @@ def render_digest(
     head = _verdict(report) + _metadata(
         report, run_id, report_line, _baseline_line(report, baseline_problem)
     )
-    errors = _error_lines(report)
+    errors = _error_lines(report) + security_hub_lines(security_hub)
     tables = _table(report, "region")
     if len(report.scope.accounts) > 1:
         tables += _table(report, "account_id")

@@ -64,6 +64,7 @@ CTX_MEMBER_ROLE_ARNS = "memberRoleArns"
 CTX_MEMBER_EXTERNAL_ID = "memberExternalId"
 CTX_AUDIT_ACCOUNT_ID = "auditAccountId"
 CTX_POWERTOOLS_LAYER_VERSION = "powertoolsLayerVersion"
+CTX_SECURITY_HUB = "securityHub"
 
 CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_NOTIFICATION_EMAILS: "",
@@ -81,6 +82,7 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_MEMBER_EXTERNAL_ID: "",
     CTX_AUDIT_ACCOUNT_ID: "",
     CTX_POWERTOOLS_LAYER_VERSION: 38,
+    CTX_SECURITY_HUB: False,
 }
 
 # The retention periods CloudWatch Logs accepts, by their aws_logs.RetentionDays name.

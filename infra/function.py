@@ -21,6 +21,7 @@ from hsm_backup_audit.constants import (
 from . import constants as c
 from .asset import function_code
 from .nag import acknowledge, arn_resource
+from .security_hub import IMPORT_ACTION, default_product_arns
 from .settings import Settings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -92,6 +93,12 @@ class AuditFunction(Construct):
                     actions=["sts:AssumeRole"], resources=list(self._settings.member_role_arns)
                 )
             )
+        if self._settings.security_hub:  # this account's findings; members import their own
+            statements.append(
+                iam.PolicyStatement(
+                    actions=[IMPORT_ACTION], resources=default_product_arns(self._settings)
+                )
+            )
         for statement in statements:
             role.add_to_policy(statement)
         self._acknowledge_wildcards(role, report_bucket)
@@ -153,6 +160,8 @@ class AuditFunction(Construct):
             env[fn.ENV_EXTERNAL_ID] = settings.member_external_id
         if settings.max_workers is not None:
             env[fn.ENV_MAX_WORKERS] = str(settings.max_workers)
+        if settings.security_hub:
+            env[fn.ENV_SECURITY_HUB] = "true"
         return env
 
     def _build_function(

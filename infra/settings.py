@@ -49,6 +49,7 @@ class Settings:
     member_external_id: str | None
     audit_account_id: str | None
     powertools_layer_version: int
+    security_hub: bool = False
 
 
 def _raw(node: Node, key: str) -> Any:
@@ -196,4 +197,5 @@ def read_settings(node: Node) -> Settings:
             node, c.CTX_AUDIT_ACCOUNT_ID, ACCOUNT_PATTERN, "a 12-digit AWS account id"
         ),
         powertools_layer_version=_number(node, c.CTX_POWERTOOLS_LAYER_VERSION, 1, 10000),
+        security_hub=_flag(node, c.CTX_SECURITY_HUB),
     )

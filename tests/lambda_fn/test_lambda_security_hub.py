@@ -174,7 +174,7 @@ def test_findings_follow_the_fleet_into_each_accounts_security_hub(
     for finding in hub(OWN, SECONDARY).values():
         assert (finding["RecordState"], finding["Compliance"]["Status"]) == ("ACTIVE", "FAILED")
     assert hub(MEMBER, SECONDARY)[member]["RecordState"] == "ACTIVE"
-    assert {doc["RecordState"] for doc in sent_documents(server)} == {"ACTIVE"}
+    assert sent_documents(server) == []  # nothing seen to import, nothing unseen archived
 
 
 def test_a_refused_import_is_in_the_digest_and_leaves_the_status_alone(
@@ -199,3 +199,25 @@ def test_a_refused_import_is_in_the_digest_and_leaves_the_status_alone(
     assert f"{OWN} {SECONDARY} BatchImportFindings: InvalidAccessException" in digest
     assert f"{MEMBER} {SECONDARY} BatchImportFindings: InvalidAccessException" in digest
     assert '"security hub import failed"' in capsys.readouterr().out  # and the log
+
+
+def test_with_notify_changes_a_refused_import_still_publishes(
+    setting: tuple[FleetServer, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given NOTIFY=changes, a first run that set the baseline, and nothing changed since
+    server, inbox = setting
+    monkeypatch.setenv("NOTIFY", "changes")
+    monkeypatch.setenv("WEEKLY_DIGEST_DAY", "monday")
+    seed(datetime.now(UTC))
+    run(inbox)
+    if datetime.now(UTC).weekday() == 0:
+        monkeypatch.setenv("WEEKLY_DIGEST_DAY", "tuesday")  # no weekly digest today
+    # When Security Hub refuses the member account's imports
+    server.layer.faults.append(
+        Fault("deny", operation=IMPORT_PATH, region=SECONDARY, code="AccessDeniedException")
+    )
+    summary, digest = run(inbox)
+    # Then the digest goes out anyway, to say so
+    assert summary["publish_reason"] == "security hub import failed"
+    assert summary["published"] is True
+    assert "SECURITY HUB ERRORS (2)" in digest

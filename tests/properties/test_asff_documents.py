@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from hsm_backup_audit.constants import Rule, Severity
 from hsm_backup_audit.engine.asff import run_documents
+from hsm_backup_audit.engine.changes import ResolvedFinding
 from hsm_backup_audit.engine.model import Finding
 from hsm_backup_audit.engine.policy import Exemption
 from tests.asff_model import asff_problems
@@ -43,21 +44,19 @@ findings = st.builds(
 
 
 @st.composite
-def resolved_findings(draw: Any) -> Any:
+def resolved_findings(draw: Any) -> ResolvedFinding:
     finding = draw(findings)
-
-    class Resolved:
-        id = finding.id
-        rule = str(finding.rule)
-        severity = finding.severity.name
-        account_id = finding.account_id
-        region = finding.region
-        cluster_id = finding.cluster_id
-        backup_id = finding.backup_id
-        first_seen = draw(moments)
-        message = finding.message
-
-    return Resolved()
+    return ResolvedFinding(
+        id=finding.id,
+        rule=str(finding.rule),
+        severity=finding.severity.name,
+        account_id=finding.account_id,
+        region=finding.region,
+        cluster_id=finding.cluster_id,
+        backup_id=finding.backup_id,
+        first_seen=draw(moments),
+        message=finding.message,
+    )
 
 
 exemptions = st.builds(
@@ -77,7 +76,10 @@ exemptions = st.builds(
     moments,
 )
 def test_every_document_of_any_run_validates(
-    found: list[Finding], resolved: list[Any], policy_exemptions: list[Exemption], first: datetime
+    found: list[Finding],
+    resolved: list[ResolvedFinding],
+    policy_exemptions: list[Exemption],
+    first: datetime,
 ) -> None:
     # Given any findings and resolved findings, with hostile text anywhere
     # When the run's documents are made

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,6 +14,7 @@ from hsm_backup_audit.engine.asff import (
     resolved_document,
     run_documents,
 )
+from hsm_backup_audit.engine.changes import ResolvedFinding
 from hsm_backup_audit.engine.model import Finding, parse_backup, parse_cluster
 from hsm_backup_audit.engine.policy import Exemption, Policy
 from hsm_backup_audit.engine.rules import backup_findings, cluster_findings
@@ -44,23 +45,8 @@ def a_finding(**changes: Any) -> Finding:
     return Finding(**(values | changes))
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """What the run history hands over for a finding fixed since the last run."""
-
-    id: str
-    rule: str
-    severity: str
-    account_id: str
-    region: str
-    cluster_id: str
-    backup_id: str | None
-    first_seen: datetime
-    message: str
-
-
-def resolved_from(finding: Finding) -> Resolved:
-    return Resolved(
+def resolved_from(finding: Finding) -> ResolvedFinding:
+    return ResolvedFinding(
         id=finding.id,
         rule=str(finding.rule),
         severity=finding.severity.name,

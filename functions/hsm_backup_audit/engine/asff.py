@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ..constants import ASFF_SCHEMA_VERSION, SERVICE_NAME, Rule, Severity
+from .changes import ResolvedFinding
 from .model import Finding, safe_text
 from .policy import Exemption
 
@@ -46,29 +47,6 @@ RULE_TITLES: dict[Rule, str] = {
     Rule.UNKNOWN_STATE: "CloudHSM backup is in a state the audit does not know",
 }
 PASSED_LABEL = "INFORMATIONAL"  # as Security Hub's own controls label a PASSED finding
-
-
-class ResolvedLike(Protocol):
-    """A finding of the baseline that this run no longer has (engine/changes.py)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def rule(self) -> str: ...
-    @property
-    def severity(self) -> str: ...
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def region(self) -> str: ...
-    @property
-    def cluster_id(self) -> str: ...
-    @property
-    def backup_id(self) -> str | None: ...
-    @property
-    def first_seen(self) -> datetime: ...
-    @property
-    def message(self) -> str: ...
 
 
 def timestamp(moment: datetime) -> str:
@@ -214,7 +192,7 @@ def finding_document(
 
 
 def resolved_document(
-    resolved: ResolvedLike,
+    resolved: ResolvedFinding,
     *,
     observed_at: datetime,
     partition: str,
@@ -272,7 +250,7 @@ def resolved_document(
 
 
 def covering_exemption(
-    resolved: ResolvedLike, exemptions: Sequence[Exemption], today: date
+    resolved: ResolvedFinding, exemptions: Sequence[Exemption], today: date
 ) -> Exemption | None:
     """The active exemption that now covers this finding, if that is why it left."""
     rule = _rule(resolved.rule)
@@ -288,7 +266,7 @@ def covering_exemption(
 
 def run_documents(
     findings: Iterable[Finding],
-    resolved: Iterable[ResolvedLike],
+    resolved: Iterable[ResolvedFinding],
     *,
     first_seen: Mapping[str, datetime],
     observed_at: datetime,

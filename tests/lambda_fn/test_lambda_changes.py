@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 from lambda_output import emf_values
 
@@ -29,6 +31,9 @@ from hsm_backup_audit_demo.invoke_local import (
 from hsm_backup_audit_demo.server import Fault, FleetServer
 
 ACCOUNT = "123456789012"
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "functions/hsm_backup_audit/report.schema.json").read_text()
+)
 
 
 @dataclass
@@ -67,7 +72,9 @@ def run_once(inbox: Inbox, bucket: str, capsys: Any) -> Run:
     out = capsys.readouterr().out
     bucket_key = summary["report"].removeprefix(f"s3://{bucket}/")
     body = boto3.client("s3").get_object(Bucket=bucket, Key=bucket_key)["Body"].read()
-    return Run(summary, inbox.messages(), emf_values(out), json.loads(body))
+    document = json.loads(body)
+    jsonschema.validate(document, SCHEMA)  # every stored report, changes included
+    return Run(summary, inbox.messages(), emf_values(out), document)
 
 
 def baseline_pointer(bucket: str) -> dict[str, Any]:

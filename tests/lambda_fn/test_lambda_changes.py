@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 from lambda_output import emf_values
 
+from hsm_backup_audit.aws.delivery import DeliveryError
 from hsm_backup_audit.constants import WEEKDAYS
 from hsm_backup_audit.engine.model import finding_id
 from hsm_backup_audit.handler import lambda_handler
@@ -29,6 +32,9 @@ from hsm_backup_audit_demo.invoke_local import (
 from hsm_backup_audit_demo.server import Fault, FleetServer
 
 ACCOUNT = "123456789012"
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "functions/hsm_backup_audit/report.schema.json").read_text()
+)
 
 
 @dataclass
@@ -67,7 +73,9 @@ def run_once(inbox: Inbox, bucket: str, capsys: Any) -> Run:
     out = capsys.readouterr().out
     bucket_key = summary["report"].removeprefix(f"s3://{bucket}/")
     body = boto3.client("s3").get_object(Bucket=bucket, Key=bucket_key)["Body"].read()
-    return Run(summary, inbox.messages(), emf_values(out), json.loads(body))
+    document = json.loads(body)
+    jsonschema.validate(document, SCHEMA)  # every stored report, changes included
+    return Run(summary, inbox.messages(), emf_values(out), document)
 
 
 def baseline_pointer(bucket: str) -> dict[str, Any]:
@@ -209,3 +217,29 @@ def test_three_runs_over_a_changing_fleet_then_silence_then_all_clear(
     assert f"  RESOLVED [HIGH] never-expires  {pinned_again}" in body
     assert f"  RESOLVED [HIGH] mode  {old}" in body
     assert fifth.attributes["resolved_findings"] == "2"
+
+
+def test_a_run_whose_digest_was_not_published_moves_no_baseline_so_its_retry_publishes(
+    setting: tuple[FleetServer, Inbox, str], capsys: Any
+) -> None:
+    server, inbox, bucket = setting
+    now = datetime.now(UTC)
+    fleet = Fleet()
+    pki = fleet.add_cluster(PRIMARY, retention_days=90)
+    fleet.add_daily_backups(PRIMARY, pki, days=60, now=now)
+    first = run_once(inbox, bucket, capsys)
+    first_key = first.summary["report"].removeprefix(f"s3://{bucket}/")
+    # Given a new problem, and a publish that is denied
+    pinned = fleet.add_backup(PRIMARY, pki, created=now - timedelta(days=50), never_expires=True)
+    server.layer.faults.append(Fault("deny", operation="Publish"))
+    # When the run fails to deliver
+    with pytest.raises(DeliveryError):
+        lambda_handler(SCHEDULED_EVENT, LocalContext())
+    capsys.readouterr()
+    # Then the baseline has not moved, so Lambda's retry still sees the change and publishes
+    assert baseline_pointer(bucket)["report_key"] == first_key
+    server.layer.faults.clear()
+    retry = run_once(inbox, bucket, capsys)
+    assert retry.summary["publish_reason"] == "changes"
+    assert retry.document["changes"]["new"] == [never_expires(PRIMARY, pki, pinned)]
+    assert len(retry.messages) == 1

@@ -117,6 +117,14 @@ def compute_changes(report: Report, baseline: Mapping[str, Any] | None) -> Chang
         return Changes(None, None, tuple(dict.fromkeys(ids)), (), 0, dict.fromkeys(ids, now))
     baseline_time = as_utc(baseline["generated_at"]) or now
     before: dict[str, Mapping[str, Any]] = {f["id"]: f for f in baseline["findings"]}
+    times: dict[Any, datetime] = {}  # most findings share a few first_seen values
+
+    def seen(entry: Mapping[str, Any]) -> datetime:
+        text = entry.get("first_seen")
+        moment = times.get(text)
+        if moment is None:
+            moment = times[text] = as_utc(text) or baseline_time
+        return moment
 
     first_seen: dict[str, datetime] = {}
     new: list[str] = []
@@ -128,11 +136,11 @@ def compute_changes(report: Report, baseline: Mapping[str, Any] | None) -> Chang
             new.append(finding_id)
             first_seen[finding_id] = now
         else:
-            first_seen[finding_id] = as_utc(earlier.get("first_seen")) or baseline_time
+            first_seen[finding_id] = seen(earlier)
 
     saw = _seer(report)
     resolved = tuple(
-        _resolved(entry, as_utc(entry.get("first_seen")) or baseline_time)
+        _resolved(entry, seen(entry))
         for finding_id, entry in before.items()
         if finding_id not in first_seen and saw(entry.get("account_id"), entry.get("region"))
     )

@@ -91,15 +91,22 @@ def subject_line(report: Report) -> str:
     return clean(ascii_only, DIGEST_SUBJECT_MAX)
 
 
-def _new_findings(report: Report) -> list[Finding]:
+def split_new(report: Report) -> tuple[list[Finding], list[Finding]]:
+    """(new, still open) in report order. Without a baseline nothing is marked new."""
     changes = report.changes
-    if changes is None or changes.baseline_generated_at is None:
-        return []
-    new = set(changes.new)
-    return [f for f in report.findings if f.id in new]
+    if changes is None or changes.baseline_generated_at is None or not changes.new:
+        return [], report.findings
+    new_ids = set(changes.new)
+    new: list[Finding] = []
+    still_open: list[Finding] = []
+    for finding in report.findings:  # each id is a SHA-256: computed once per finding here
+        (new if finding.id in new_ids else still_open).append(finding)
+    return new, still_open
 
 
-def message_attributes(report: Report) -> dict[str, dict[str, str]]:
+def message_attributes(
+    report: Report, new: list[Finding] | None = None
+) -> dict[str, dict[str, str]]:
     highest = report.highest_severity
     attributes = {
         ATTRIBUTE_STATUS: {"DataType": "String", "StringValue": str(report.status)},
@@ -111,10 +118,13 @@ def message_attributes(report: Report) -> dict[str, dict[str, str]]:
     }
     changes = report.changes
     if changes is not None:
-        new = set(changes.new)
-        new_highest = max((f.severity for f in report.findings if f.id in new), default=None)
+        if changes.baseline_generated_at is None:  # every finding is new
+            new_highest = highest if changes.new else None
+        else:
+            new = split_new(report)[0] if new is None else new
+            new_highest = max((f.severity for f in new), default=None)
         attributes |= {
-            ATTRIBUTE_NEW_FINDINGS: {"DataType": "String", "StringValue": str(len(new))},
+            ATTRIBUTE_NEW_FINDINGS: {"DataType": "String", "StringValue": str(len(changes.new))},
             ATTRIBUTE_RESOLVED_FINDINGS: {
                 "DataType": "String",
                 "StringValue": str(len(changes.resolved)),
@@ -222,10 +232,9 @@ def _resolved_block(entry: Entry) -> list[str]:
     return [f"{line}  (first seen {seen})"]
 
 
-def _sections(report: Report) -> list[Section]:
+def _sections(report: Report, new: list[Finding], still_open: list[Finding]) -> list[Section]:
     changes = report.changes
     compared = changes is not None and changes.baseline_generated_at is not None
-    new = _new_findings(report)
     sections = []
     if new:
         heading = ["", f"NEW ({len(new):,})"]
@@ -238,8 +247,6 @@ def _sections(report: Report) -> list[Section]:
         )
         heading = ["", f"RESOLVED ({len(gone):,})"]
         sections.append(Section(heading, entries(gone), _resolved_block, "resolved findings"))
-    new_ids = {f.id for f in new}
-    still_open = [f for f in report.findings if f.id not in new_ids] if new_ids else report.findings
     for number, (rule, items) in enumerate(grouped(still_open).items()):
         heading = [f"[{RULE_SEVERITY[rule].name}] {rule}: {plural(len(items), 'finding')}"]
         if number == 0:
@@ -326,7 +333,8 @@ def render_digest(
     tables = _table(report, "region")
     if len(report.scope.accounts) > 1:
         tables += _table(report, "account_id")
-    sections = _sections(report)
+    new, still_open = split_new(report)
+    sections = _sections(report, new, still_open)
     fixed = size_of(head) + size_of(errors) + size_of(tables)
     fit(sections, budget - fixed - TAIL_RESERVE_BYTES - 64)
 
@@ -354,7 +362,7 @@ def render_digest(
     return Digest(
         subject=subject_line(report),
         body=body,
-        attributes=message_attributes(report),
+        attributes=message_attributes(report, new),
         findings_shown=shown,
         findings_omitted=omitted,
     )

@@ -10,7 +10,7 @@ import pytest
 from hsm_backup_audit.constants import Rule, Status
 from hsm_backup_audit.engine.audit import Audit, Report, Scope
 from hsm_backup_audit.engine.model import ScanError
-from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.policy import Exemption, Policy
 from hsm_backup_audit.engine.report import to_document, to_text
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
@@ -248,3 +248,28 @@ def test_backups_with_neither_id_nor_arn_each_count_as_non_compliant() -> None:
     assert to_document(report)["summary"]["backups_noncompliant"] == 4
     # And the three that differ keep three finding ids
     assert len({f.id for f in report.findings if f.rule is Rule.NEVER_EXPIRES}) == 3
+
+
+def test_an_exemption_does_not_cover_a_lookalike_of_the_backup_it_names() -> None:
+    # Given an exemption for one backup, and another whose id only displays the same
+    policy = Policy(
+        exemptions=(
+            Exemption(
+                backup_id="backup-exempted001",
+                rules=(Rule.NEVER_EXPIRES,),
+                reason="legal hold",
+                expires=NOW.date() + timedelta(days=30),
+            ),
+        )
+    )
+    exempted = backup("backup-exempted001") | {"NeverExpires": True}
+    lookalike = backup("backup-exempted001\u200b") | {"NeverExpires": True}
+    audit = Audit(policy, NOW)
+    audit.add_clusters(ACCOUNT, REGION, [cluster()])
+    audit.add_backups(ACCOUNT, REGION, False, [exempted, lookalike])
+    report = audit.finish(SCOPE)
+    # Then only the named backup is exempt
+    assert [(f.rule, f.backup_id) for f in report.findings] == [
+        (Rule.NEVER_EXPIRES, "backup-exempted001")
+    ]
+    assert report.findings[0].backup_ref == "backup-exempted001\u200b"

@@ -241,10 +241,13 @@ def apply_exemptions(findings: Iterable[Finding], policy: Policy, today: date) -
     """Drop findings an active exemption covers; say so on those whose exemption expired."""
     kept: list[Finding] = []
     for finding in findings:
+        # Matched on the raw ids: a lookalike ("backup-x\u200b") is not the backup exempted.
+        backup_id = finding.backup_ref if finding.backup_ref is not None else finding.backup_id
+        cluster_id = finding.cluster_ref if finding.cluster_ref is not None else finding.cluster_id
+        if finding.backup_id is None:
+            backup_id = None
         matching = [
-            ex
-            for ex in policy.exemptions
-            if ex.covers(finding.rule, finding.backup_id, finding.cluster_id)
+            ex for ex in policy.exemptions if ex.covers(finding.rule, backup_id, cluster_id)
         ]
         if any(ex.expires >= today for ex in matching):
             continue

@@ -172,3 +172,6 @@ HISTORY_KEY_PREFIX = "history"
 ASFF_SCHEMA_VERSION = "2018-10-08"
 SECURITY_HUB_BATCH_SIZE = 100  # BatchImportFindings takes 1 to 100 findings a call
 SECURITY_HUB_MAX_WORKERS = 8  # (account, region) imports sent side by side
+# No Security Hub call starts with less than this left of the invocation: the report and
+# the digest (inside TIME_RESERVE_SECONDS) still go out, saying what was not imported.
+SECURITY_HUB_STOP_SECONDS = 30

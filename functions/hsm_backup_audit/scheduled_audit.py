@@ -17,11 +17,12 @@ import boto3
 from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, report_keys, run_id_for
 from .aws.history import History, read_history, record_run, scope_document, scope_key
 from .aws.scanner import ScanRequest, scan
-from .aws.security_hub import AccountSessions, import_run
+from .aws.security_hub import AccountSessions, import_run, never
 from .configuration import Configuration
 from .constants import (
     NOTIFY_ALWAYS,
     NOTIFY_FINDINGS,
+    SECURITY_HUB_STOP_SECONDS,
     TIME_RESERVE_SECONDS,
     WEEKDAYS,
     Status,
@@ -86,14 +87,20 @@ def _deliver(
 
 @tracer.capture_method(capture_response=False)
 def _import_to_security_hub(
-    report: Report, config: Configuration, session: boto3.session.Session
+    report: Report,
+    config: Configuration,
+    session: boto3.session.Session,
+    budget: TimeBudget | None,
 ) -> SecurityHubOutcome | None:
     """Findings into Security Hub when SECURITY_HUB says so. Its problems go in the digest
     and the log; they never change the audit's status nor fail the invocation."""
     if not config.security_hub:
         return None
     sessions = AccountSessions(session, config.member_role_arns, config.external_id)
-    outcome = import_run(report, config.policy, sessions)
+    stop = (
+        TimeBudget(budget.remaining_ms, SECURITY_HUB_STOP_SECONDS).should_stop if budget else never
+    )
+    outcome = import_run(report, config.policy, sessions, should_stop=stop)
     for problem in outcome.problems:
         logger.error("security hub import failed", extra={"problem": problem.to_dict()})
     return outcome
@@ -183,11 +190,15 @@ def run_scheduled_audit(
 ) -> dict[str, Any]:
     session = session or boto3.session.Session()
     report = _scan(config, budget, session)
-    return finish_run(report, config, request_id, session)
+    return finish_run(report, config, request_id, session, budget)
 
 
 def finish_run(
-    report: Report, config: Configuration, request_id: str, session: boto3.session.Session
+    report: Report,
+    config: Configuration,
+    request_id: str,
+    session: boto3.session.Session,
+    budget: TimeBudget | None = None,
 ) -> dict[str, Any]:
     """Everything a run does once its report exists: the run history and what changed,
     metrics, logs, delivery (when NOTIFY says so), the new baseline, the summary.
@@ -198,7 +209,7 @@ def finish_run(
     outbox = Outbox.for_run(session, config.topic_arn, config.report_bucket)
     history = read_run_history(config, outbox)
     report.changes = compute_changes(report, history.baseline)
-    security_hub = _import_to_security_hub(report, config, session)
+    security_hub = _import_to_security_hub(report, config, session, budget)
     reason = publish_reason(report, config, history)
     if reason is None and security_hub is not None and security_hub.problems:
         reason = "security hub import failed"

@@ -182,3 +182,21 @@ def test_the_partition_comes_from_botocores_region_data() -> None:
     assert partition_of("cn-north-1") == "aws-cn"
     assert partition_of("us-gov-west-1") == "aws-us-gov"
     assert partition_of("xx-nowhere-9") == "aws"
+
+
+def test_no_call_starts_once_the_time_budget_has_run_out(aws: None) -> None:
+    # Given 250 findings and a budget that runs out after the first call has started
+    docs = documents(findings(250))
+    asked: list[bool] = []
+
+    def out_of_time() -> bool:
+        asked.append(True)
+        return len(asked) > 1
+
+    # When they are sent
+    outcome = send_documents(docs, AccountSessions(boto3.session.Session()), None, out_of_time)
+    # Then one call went, and the 150 left are one problem that says why
+    assert (outcome.imported, outcome.calls) == (100, 1)
+    (problem,) = outcome.problems
+    assert (problem.code, problem.findings) == ("DeadlineExceeded", 150)
+    assert len(stored(DEFAULT_ACCOUNT, "us-east-1")) == 100

@@ -119,11 +119,25 @@ def _failed_findings(where: Group, failed: list[Any]) -> list[ImportProblem]:
     ]
 
 
-def _send_group(where: Group, client: BaseClient, documents: Documents) -> _Tally:
-    """Every batch of one account and region; the first refused call stops the rest."""
+def never() -> bool:
+    return False
+
+
+STOPPED = ("DeadlineExceeded", "not sent: the time budget ran out")
+
+
+def _send_group(
+    where: Group, client: BaseClient, documents: Documents, should_stop: Callable[[], bool]
+) -> _Tally:
+    """Every batch of one account and region; the first refused call stops the rest, and
+    so does the time budget (what was not sent is a problem, counted)."""
     tally = _Tally()
     batches = _batches(documents)
     for index, batch in enumerate(batches):
+        if should_stop():
+            left = sum(len(rest) for rest in batches[index:])
+            tally.problems.append(ImportProblem(*where, *STOPPED, left))
+            break
         try:
             answer = client.batch_import_findings(Findings=batch)
         except Exception as exc:  # noqa: BLE001 - a refusal is a problem, never a crash
@@ -149,6 +163,7 @@ def send_documents(
     documents: Documents,
     session_for: Callable[[str], boto3.session.Session],
     endpoint_url: str | None = None,
+    should_stop: Callable[[], bool] = never,
 ) -> SecurityHubOutcome:
     """Import the documents, each account and region side by side with the others."""
     tally = _Tally()
@@ -168,7 +183,8 @@ def send_documents(
     if work:
         workers = min(SECURITY_HUB_MAX_WORKERS, len(work))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="security-hub") as pool:
-            for result in pool.map(lambda job: _send_group(*job), work):
+            sent = pool.map(lambda job: _send_group(job[0], job[1], job[2], should_stop), work)
+            for result in sent:
                 tally.add(result)
     problems = sorted(tally.problems, key=lambda p: (p.account_id, p.region, p.code))
     return SecurityHubOutcome(tally.imported, tally.archived, tally.calls, tuple(problems))
@@ -179,6 +195,7 @@ def import_run(
     policy: Policy,
     session_for: Callable[[str], boto3.session.Session],
     endpoint_url: str | None = None,
+    should_stop: Callable[[], bool] = never,
 ) -> SecurityHubOutcome:
     """One run into Security Hub: its findings above INFO, and the ones resolved since the
     baseline (`report.changes`; none without one). What an INCOMPLETE run could not see is
@@ -192,4 +209,4 @@ def import_run(
         partition_of=partition_of,
         exemptions=policy.exemptions,
     )
-    return send_documents(documents, session_for, endpoint_url)
+    return send_documents(documents, session_for, endpoint_url, should_stop)

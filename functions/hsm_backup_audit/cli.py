@@ -30,10 +30,10 @@ from .constants import (
 )
 from .engine.audit import Report
 from .engine.changes import compute_changes, new_above_info, usable_baseline
-from .engine.digest import security_hub_lines
 from .engine.model import safe_text
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
+from .engine.security_hub_outcome import security_hub_lines
 
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
 FAIL_ON_STATUS, FAIL_ON_NEW = "status", "new"

@@ -27,9 +27,9 @@ from .constants import (
     WEEKDAYS,
     Status,
 )
-from .engine.asff import SecurityHubOutcome
 from .engine.audit import Report
 from .engine.changes import compute_changes
+from .engine.security_hub_outcome import SecurityHubOutcome
 from .observability import logger, tracer
 from .run_metrics import emit_run_metrics
 

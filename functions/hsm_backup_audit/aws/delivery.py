@@ -17,11 +17,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..constants import REPORT_KEY_PREFIX, REPORT_LATEST_NAME, SERVICE_NAME, Status
-from ..engine.asff import SecurityHubOutcome
 from ..engine.audit import Report
 from ..engine.digest import Digest, render_digest
 from ..engine.model import safe_text
 from ..engine.report import to_json
+from ..engine.security_hub_outcome import SecurityHubOutcome
 
 # Delivery calls are few and small: bounded so they fit in the time reserve.
 DELIVERY_CONFIG = Config(

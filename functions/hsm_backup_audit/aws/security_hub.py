@@ -21,10 +21,11 @@ from botocore.client import BaseClient
 from botocore.exceptions import UnknownRegionError
 
 from ..constants import SECURITY_HUB_BATCH_SIZE, SECURITY_HUB_MAX_WORKERS
-from ..engine.asff import ImportProblem, SecurityHubOutcome, run_documents
+from ..engine.asff import run_documents
 from ..engine.audit import Report
 from ..engine.model import safe_text
 from ..engine.policy import Policy
+from ..engine.security_hub_outcome import ImportProblem, SecurityHubOutcome
 from .cloudhsm import DEFAULT_LIMITS, ClientLimits, account_id_of_role, assume_role, caller_account
 from .delivery import DELIVERY_CONFIG
 from .scanner import describe_exception

@@ -9,7 +9,6 @@ ARCHIVED and PASSED. Sending the documents is the adapter's job (aws/security_hu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -113,6 +112,7 @@ def _common(
 ) -> dict[str, Any]:
     rule_known = _rule(rule)
     types = list(RULE_TYPES[rule_known] if rule_known else (BEST_PRACTICES,))
+    rule, finding_id = safe_text(rule, 64), safe_text(finding_id, 400)  # a baseline's, maybe
     return {
         "SchemaVersion": ASFF_SCHEMA_VERSION,
         "Id": document_id(finding_id),
@@ -297,37 +297,3 @@ def run_documents(
         if gone.severity != Severity.INFO.name
     ]
     return documents
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """Findings that did not reach Security Hub in one account and region, and why."""
-
-    account_id: str
-    region: str
-    code: str
-    message: str
-    findings: int  # how many documents this problem kept out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "account_id": self.account_id,
-            "region": self.region,
-            "code": self.code,
-            "message": self.message,
-            "findings": self.findings,
-        }
-
-
-@dataclass(frozen=True)
-class SecurityHubOutcome:
-    """What one run's import did: documents accepted (active and archived), calls, problems."""
-
-    imported: int
-    archived: int
-    calls: int
-    problems: tuple[ImportProblem, ...] = ()
-
-    @property
-    def refused(self) -> int:
-        return sum(problem.findings for problem in self.problems)

@@ -27,11 +27,11 @@ from ..constants import (
     RULES_IN_REPORT_ORDER,
     Status,
 )
-from .asff import SecurityHubOutcome
 from .audit import Report
 from .digest_sections import Entry, Section, clean, entries, examples, fit, plural, size_of, where
 from .model import Finding
 from .report import grouped, iso
+from .security_hub_outcome import SecurityHubOutcome, security_hub_lines
 
 ERRORS_SHOWN = 100
 TAIL_RESERVE_BYTES = 1024  # the closing "N more findings" paragraph
@@ -269,31 +269,6 @@ def _error_lines(report: Report) -> list[str]:
         )
     if len(report.errors) > ERRORS_SHOWN:
         lines.append(f"  ... {len(report.errors) - ERRORS_SHOWN:,} more errors in the full report")
-    return lines
-
-
-def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
-    """What the import into Security Hub did, and every account and region it could not reach."""
-    if outcome is None:
-        return []
-    lines = [
-        "",
-        f"Security Hub: {plural(outcome.imported, 'finding')} imported, "
-        f"{outcome.archived:,} archived (fixed since the baseline)",
-    ]
-    if outcome.problems:
-        lines.append(
-            f"SECURITY HUB ERRORS ({len(outcome.problems):,}): "
-            f"{plural(outcome.refused, 'finding')} did not reach Security Hub"
-        )
-    for problem in outcome.problems[:ERRORS_SHOWN]:
-        lines.append(
-            f"  {clean(problem.account_id, 20)} {clean(problem.region, 30)} "
-            f"BatchImportFindings: {clean(problem.code, 64)}: {clean(problem.message, 300)} "
-            f"({plural(problem.findings, 'finding')})"
-        )
-    if len(outcome.problems) > ERRORS_SHOWN:
-        lines.append(f"  ... {len(outcome.problems) - ERRORS_SHOWN:,} more in the function's log")
     return lines
 
 

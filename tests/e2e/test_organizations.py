@@ -4,7 +4,6 @@ fault layer where a call must be recorded or denied)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,39 +17,10 @@ from hsm_backup_audit.aws.organizations import (
     member_role_arn,
 )
 from hsm_backup_audit_demo import DEFAULT_ACCOUNT
+from hsm_backup_audit_demo.organization import Organization
 from hsm_backup_audit_demo.server import Fault, FleetServer
 
 FAST = ClientLimits(connect_timeout=0.5, read_timeout=0.5, max_attempts=3)
-
-
-@dataclass
-class Organization:
-    """An organization whose management account is moto's default account."""
-
-    client: Any
-    root: str
-
-    @classmethod
-    def create(cls, endpoint_url: str | None = None) -> Organization:
-        client = boto3.client("organizations", region_name="us-east-1", endpoint_url=endpoint_url)
-        client.create_organization(FeatureSet="ALL")
-        return cls(client, client.list_roots()["Roots"][0]["Id"])
-
-    def add_accounts(self, count: int, parent: str | None = None) -> list[str]:
-        ids = []
-        for n in range(count):
-            status = self.client.create_account(AccountName=f"member-{n}", Email=f"m{n}@x.test")
-            account_id = status["CreateAccountStatus"]["AccountId"]
-            if parent:
-                self.client.move_account(
-                    AccountId=account_id, SourceParentId=self.root, DestinationParentId=parent
-                )
-            ids.append(account_id)
-        return ids
-
-    def add_unit(self, parent: str, name: str) -> str:
-        unit = self.client.create_organizational_unit(ParentId=parent, Name=name)
-        return str(unit["OrganizationalUnit"]["Id"])
 
 
 @pytest.fixture
@@ -68,7 +38,7 @@ def test_every_active_account_beyond_one_page(org: Organization) -> None:
     # Given 45 members (46 accounts with the management account), 3 of them closed
     members = org.add_accounts(45)
     for closed in members[:3]:
-        org.client.close_account(AccountId=closed)
+        org.close(closed)
     # When the active accounts are listed
     found = list_active_accounts(boto3.session.Session())
     # Then all the others, sorted, and no closed (SUSPENDED) account
@@ -126,7 +96,7 @@ def test_organizational_units_and_their_children(org: Organization) -> None:
     in_unit = org.add_accounts(21, parent=unit)  # beyond one page of ListAccountsForParent
     in_child = org.add_accounts(2, parent=child)
     in_sibling = org.add_accounts(1, parent=sibling)
-    org.client.close_account(AccountId=in_child[0])
+    org.close(in_child[0])
     # When limited to the unit
     found = list_active_accounts(boto3.session.Session(), parent_ids=[unit])
     # Then the unit's and its child's active accounts, nothing at the root or in the sibling

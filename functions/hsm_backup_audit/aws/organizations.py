@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, PaginationError
+from botocore.exceptions import BotoCoreError, ClientError, PaginationError, UnknownRegionError
 
 from ..constants import (
     ACCOUNT_STATE_ACTIVE,
@@ -30,6 +30,7 @@ LIST_ACCOUNTS = "ListAccounts"
 LIST_ACCOUNTS_FOR_PARENT = "ListAccountsForParent"
 LIST_UNITS_FOR_PARENT = "ListOrganizationalUnitsForParent"
 ACCOUNT_ID = re.compile(r"^\d{12}$")
+DEFAULT_PARTITION = "aws"
 
 
 def _never() -> bool:
@@ -44,7 +45,19 @@ class AccountListingError(ListingError):
         self.operation = operation
 
 
-def member_role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
+def partition_of(session: boto3.session.Session, regions: Sequence[str]) -> str:
+    """The partition (aws, aws-cn, aws-us-gov...) of the session's region, or of the first
+    region audited; a region botocore does not know yet is taken to be in `aws`."""
+    region = session.region_name or next(iter(regions), None)
+    if not region:
+        return DEFAULT_PARTITION
+    try:
+        return str(session.get_partition_for_region(region))
+    except UnknownRegionError:
+        return DEFAULT_PARTITION
+
+
+def member_role_arn(account_id: str, role_name: str, partition: str = DEFAULT_PARTITION) -> str:
     """The ARN of the member role `role_name` in `account_id` (a path may precede the name)."""
     if not ACCOUNT_ID.fullmatch(account_id):
         raise ValueError(f"not an account id: {safe_text(account_id, 40)!r}")

@@ -56,6 +56,9 @@ def _scan(config: Configuration, budget: TimeBudget, session: boto3.session.Sess
             max_workers=config.max_workers,
             should_stop=budget.should_stop,
             session=session,
+            organization=config.organization,
+            member_role_name=config.member_role_name,
+            organizational_units=config.organizational_units,
         )
     )
 
@@ -81,10 +84,14 @@ def _deliver(
 
 
 def history_scope(config: Configuration) -> dict[str, Any]:
-    """What a baseline must share with this run: the accounts (this one, "self", and each
-    member role's), the regions and the policy."""
-    members = (arn.split(":")[4] for arn in config.member_role_arns)
-    return scope_document(("self", *members), config.regions, config.policy)
+    """What a baseline must share with this run: the accounts (this one, "self", each
+    member role's, and with ORGANIZATION the organization and its units), the regions
+    and the policy."""
+    accounts = ["self", *(arn.split(":")[4] for arn in config.member_role_arns)]
+    if config.organization:
+        units = ",".join(sorted(config.organizational_units)) or "root"
+        accounts.append(f"organization:{units}")
+    return scope_document(accounts, config.regions, config.policy)
 
 
 def read_run_history(config: Configuration, outbox: Outbox) -> History:

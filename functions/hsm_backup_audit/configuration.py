@@ -21,11 +21,15 @@ from pydantic_core import ErrorDetails
 from .aws.cloudhsm import all_regions
 from .constants import (
     DEFAULT_MAX_WORKERS,
+    DEFAULT_MEMBER_ROLE_NAME,
     DEFAULT_WEEKLY_DIGEST_DAY,
     ENV_EXTERNAL_ID,
     ENV_MAX_WORKERS,
     ENV_MEMBER_ROLE_ARNS,
+    ENV_MEMBER_ROLE_NAME,
     ENV_NOTIFY,
+    ENV_ORGANIZATION,
+    ENV_ORGANIZATIONAL_UNITS,
     ENV_POLICY_FILE,
     ENV_REGIONS,
     ENV_REPORT_BUCKET,
@@ -35,7 +39,9 @@ from .constants import (
     EXTERNAL_ID_PATTERN,
     NOTIFY_CHANGES,
     NOTIFY_FINDINGS,
+    ORGANIZATIONAL_UNIT_PATTERN,
     ROLE_ARN_PATTERN,
+    ROLE_NAME_PATTERN,
 )
 from .engine.policy import Policy, PolicyError, load_policy_file
 from .observability import logger
@@ -65,6 +71,7 @@ def _blank_is_none(value: Any) -> Any:
 
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 RoleArn = Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]
+OrganizationalUnit = Annotated[str, Field(pattern=ORGANIZATIONAL_UNIT_PATTERN)]
 
 
 class Environment(BaseModel):
@@ -105,6 +112,19 @@ class Environment(BaseModel):
     max_workers: Annotated[
         int, Field(alias=ENV_MAX_WORKERS, ge=1, le=256), BeforeValidator(_blank_is_none)
     ] = DEFAULT_MAX_WORKERS
+    organization: Annotated[
+        bool, Field(alias=ENV_ORGANIZATION, strict=False), BeforeValidator(_blank_is_none)
+    ] = False
+    member_role_name: Annotated[
+        str | None,
+        Field(alias=ENV_MEMBER_ROLE_NAME, pattern=ROLE_NAME_PATTERN),
+        BeforeValidator(_blank_is_none),
+    ] = None
+    organizational_units: Annotated[
+        tuple[OrganizationalUnit, ...],
+        Field(alias=ENV_ORGANIZATIONAL_UNITS),
+        BeforeValidator(_comma_list),
+    ] = ()
     security_hub: Annotated[
         Literal["true", "false"],
         Field(alias=ENV_SECURITY_HUB),
@@ -126,6 +146,9 @@ class Configuration:
     external_id: str | None
     max_workers: int
     weekly_digest_day: str = DEFAULT_WEEKLY_DIGEST_DAY
+    organization: bool = False
+    member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
+    organizational_units: tuple[str, ...] = ()
     security_hub: bool = False  # import findings into Security Hub (opt-in)
 
     @property
@@ -142,6 +165,8 @@ EXPECTED = {
     ENV_MEMBER_ROLE_ARNS: "comma-separated IAM role ARNs, arn:aws:iam::ACCOUNT:role/NAME",
     ENV_REPORT_BUCKET: "an S3 bucket name",
     ENV_EXTERNAL_ID: "2 to 1224 characters of letters, digits and +=,.@:/-",
+    ENV_MEMBER_ROLE_NAME: "an IAM role name (letters, digits and _+=,.@-, up to 64)",
+    ENV_ORGANIZATIONAL_UNITS: "comma-separated organizational unit ids, ou-xxxx-xxxxxxxx",
     ENV_SECURITY_HUB: "true or false",
 }
 
@@ -195,6 +220,10 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         raise ConfigurationError(
             f"{ENV_NOTIFY}: {NOTIFY_CHANGES} needs {ENV_REPORT_BUCKET} (the run history)"
         )
+    if not env.organization and (env.member_role_name or env.organizational_units):
+        raise ConfigurationError(
+            f"{ENV_MEMBER_ROLE_NAME} and {ENV_ORGANIZATIONAL_UNITS} need {ENV_ORGANIZATION}=true"
+        )
     policy = Policy()
     policy_source = "defaults"
     if env.policy_file:
@@ -215,6 +244,9 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         external_id=env.external_id,
         max_workers=env.max_workers,
         weekly_digest_day=env.weekly_digest_day,
+        organization=env.organization,
+        member_role_name=env.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
+        organizational_units=env.organizational_units,
         security_hub=env.security_hub == "true",
     )
 

@@ -125,6 +125,9 @@ ENV_MEMBER_ROLE_ARNS = "MEMBER_ROLE_ARNS"
 ENV_EXTERNAL_ID = "EXTERNAL_ID"
 ENV_MAX_WORKERS = "MAX_WORKERS"
 ENV_WEEKLY_DIGEST_DAY = "WEEKLY_DIGEST_DAY"
+ENV_ORGANIZATION = "ORGANIZATION"
+ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
+ENV_ORGANIZATIONAL_UNITS = "ORGANIZATIONAL_UNITS"
 ENV_SECURITY_HUB = "SECURITY_HUB"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -133,6 +136,18 @@ ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"
 # What STS accepts: checked up front by the command line and the Lambda configuration.
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
+
+# --- Organization mode ----------------------------------------------------------
+# The role each member account deploys (infra/member_role_stack.py, or the StackSet).
+DEFAULT_MEMBER_ROLE_NAME = f"{SERVICE_NAME}-member"
+# What IAM accepts as a role name (a name, without a path).
+ROLE_NAME_PATTERN = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
+# Organizations' own pattern for an organizational unit id.
+ORGANIZATIONAL_UNIT_PATTERN = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
+# ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent: at most 20.
+ORGANIZATIONS_PAGE_SIZE = 20
+# Only accounts in this State are audited (`Status` is retired by AWS on 2026-09-09).
+ACCOUNT_STATE_ACTIVE = "ACTIVE"
 
 # --- Lambda: notification, time budget, delivery --------------------------------
 NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs

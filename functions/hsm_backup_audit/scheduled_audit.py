@@ -59,6 +59,9 @@ def _scan(config: Configuration, budget: TimeBudget, session: boto3.session.Sess
             max_workers=config.max_workers,
             should_stop=budget.should_stop,
             session=session,
+            organization=config.organization,
+            member_role_name=config.member_role_name,
+            organizational_units=config.organizational_units,
         )
     )
 
@@ -96,7 +99,12 @@ def _import_to_security_hub(
     and the log; they never change the audit's status nor fail the invocation."""
     if not config.security_hub:
         return None
-    sessions = AccountSessions(session, config.member_role_arns, config.external_id)
+    sessions = AccountSessions(
+        session,
+        config.member_role_arns,
+        config.external_id,
+        member_role_name=config.member_role_name if config.organization else None,
+    )
     stop = (
         TimeBudget(budget.remaining_ms, SECURITY_HUB_STOP_SECONDS).should_stop if budget else never
     )
@@ -107,10 +115,14 @@ def _import_to_security_hub(
 
 
 def history_scope(config: Configuration) -> dict[str, Any]:
-    """What a baseline must share with this run: the accounts (this one, "self", and each
-    member role's), the regions and the policy."""
-    members = (arn.split(":")[4] for arn in config.member_role_arns)
-    return scope_document(("self", *members), config.regions, config.policy)
+    """What a baseline must share with this run: the accounts (this one, "self", each
+    member role's, and with ORGANIZATION the organization and its units), the regions
+    and the policy."""
+    accounts = ["self", *(arn.split(":")[4] for arn in config.member_role_arns)]
+    if config.organization:
+        units = ",".join(sorted(config.organizational_units)) or "root"
+        accounts.append(f"organization:{units}")
+    return scope_document(accounts, config.regions, config.policy)
 
 
 def read_run_history(config: Configuration, outbox: Outbox) -> History:

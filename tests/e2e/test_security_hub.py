@@ -200,3 +200,14 @@ def test_no_call_starts_once_the_time_budget_has_run_out(aws: None) -> None:
     (problem,) = outcome.problems
     assert (problem.code, problem.findings) == ("DeadlineExceeded", 150)
     assert len(stored(DEFAULT_ACCOUNT, "us-east-1")) == 100
+
+
+def test_in_organization_mode_a_member_imports_through_the_member_role_name(aws: None) -> None:
+    # Given a member account found in the organization (no role ARN configured for it)
+    docs = documents(findings(2, account=MEMBER, region="eu-west-1"))
+    sessions = AccountSessions(boto3.session.Session(), member_role_name="hsm-backup-audit-member")
+    # When they are sent
+    outcome = send_documents(docs, sessions)
+    # Then they went in through that account's member role, into its own Security Hub
+    assert (outcome.imported, outcome.problems) == (2, ())
+    assert set(stored(MEMBER, "eu-west-1")) == {d["Id"] for d in docs}

@@ -28,6 +28,8 @@ from ..engine.policy import Policy
 from ..engine.security_hub_outcome import ImportProblem, SecurityHubOutcome
 from .cloudhsm import DEFAULT_LIMITS, ClientLimits, account_id_of_role, assume_role, caller_account
 from .delivery import DELIVERY_CONFIG
+from .organizations import member_role_arn
+from .organizations import partition_of as organization_partition
 from .scanner import describe_exception
 
 SERVICE = "securityhub"
@@ -55,6 +57,7 @@ class AccountSessions:
     external_id: str | None = None
     endpoint_url: str | None = None
     limits: ClientLimits = DEFAULT_LIMITS
+    member_role_name: str | None = None  # organization mode: this role in any other account
     _cache: dict[str, boto3.session.Session] = field(default_factory=dict, init=False)
     _own: str | None = field(default=None, init=False)
 
@@ -67,6 +70,9 @@ class AccountSessions:
             found = self.session
         else:
             roles = [arn for arn in self.role_arns if account_id_of_role(arn) == account_id]
+            if not roles and self.member_role_name:
+                partition = organization_partition(self.session, ())
+                roles = [member_role_arn(account_id, self.member_role_name, partition)]
             if not roles:
                 raise LookupError(f"no member role is configured for account {account_id}")
             found = assume_role(

@@ -134,6 +134,8 @@ NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
 NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
+# A policy is a few KB (a thousand exemptions is ~150 KB): anything bigger is not a policy.
+MAX_POLICY_BYTES = 1024 * 1024
 # Stop reading this long before the Lambda timeout: room to render the digest and the
 # report and to deliver them (two S3 PUTs and one SNS publish, bounded in delivery.py).
 TIME_RESERVE_SECONDS = 60

@@ -75,6 +75,9 @@ class ExitCode(IntEnum):
     NON_COMPLIANT = 1
     USAGE = 2  # bad arguments, bad policy or bad configuration
     INCOMPLETE = 3
+    # No verdict: the run was cut short. 128 + the signal's number, as a shell reports it.
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    OUTPUT_CLOSED = 141  # the reader went away (SIGPIPE), e.g. `| head`
 
 
 STATUS_EXIT_CODE: dict[Status, ExitCode] = {

@@ -154,10 +154,7 @@ def load_policy(text: str, source: str = "policy") -> Policy:
         raise PolicyError(f"{source}: not a policy: arrays or objects nested too deeply") from None
     except ValueError:  # Python's limit on the digits of an integer (int_max_str_digits)
         raise PolicyError(f"{source}: not a policy: a number with far too many digits") from None
-    try:
-        return parse_policy(document, source)
-    except RecursionError:
-        raise PolicyError(f"{source}: not a policy: arrays or objects nested too deeply") from None
+    return parse_policy(document, source)
 
 
 _KINDS = (

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..constants import RULE_SEVERITY, RULES_IN_REPORT_ORDER, SCHEMA_VERSION, Rule
 from .audit import Report
-from .changes import Changes
+from .changes import Changes, ResolvedFinding
 from .model import Finding, safe_text
 
 WIDTH = 80
@@ -200,14 +200,15 @@ def changes_lines(report: Report) -> list[str]:
     new = set(changes.new)
     for finding in report.findings:
         if finding.id in new:
-            where = finding.backup_id or f"cluster {finding.cluster_id}"
-            lines += _wrap(
-                f"NEW {finding.rule} {where} {finding.region} {finding.account_id}", "  "
-            )
+            lines += _change_line("NEW", finding.rule, finding)
     for gone in changes.resolved:
-        where = gone.backup_id or f"cluster {gone.cluster_id}"
-        lines += _wrap(f"RESOLVED {gone.rule} {where} {gone.region} {gone.account_id}", "  ")
+        lines += _change_line("RESOLVED", gone.rule, gone)
     return lines
+
+
+def _change_line(label: str, rule: str, item: Finding | ResolvedFinding) -> list[str]:
+    where = _value(item.backup_id) if item.backup_id else f"cluster {_value(item.cluster_id)}"
+    return _wrap(f"{label} {rule} {where} {_value(item.region)} {_value(item.account_id)}", "  ")
 
 
 def to_text(report: Report) -> str:

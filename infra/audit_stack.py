@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from .function import AuditFunction
+from .limits import check_limits
 from .monitoring import Monitoring
 from .notifications import Notifications
 from .report_bucket import ReportBucket
@@ -34,7 +35,7 @@ class AuditStack(Stack):
             topic_key=notifications.key,
             report_bucket=reports.bucket if reports else None,
         )
-        AuditSchedule(
+        schedule = AuditSchedule(
             self,
             "Schedule",
             function=audit.function,
@@ -42,8 +43,14 @@ class AuditStack(Stack):
             timezone=settings.schedule_timezone,
         )
         monitoring = Monitoring(
-            self, "Monitoring", function=audit.function, topic=notifications.topic
+            self,
+            "Monitoring",
+            function=audit.function,
+            topic=notifications.topic,
+            dead_letter_queue=schedule.dead_letter_queue,
+            missed_run_hours=settings.missed_run_alarm_hours,
         )
+        notifications.allow_alarms_to_publish(monitoring.alarm_arns)
 
         CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url)
         CfnOutput(self, "TopicArn", value=notifications.topic.topic_arn)
@@ -56,3 +63,4 @@ class AuditStack(Stack):
         )
         if reports:
             CfnOutput(self, "ReportBucketName", value=reports.bucket.bucket_name)
+        check_limits(self)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, CfnMapping, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -12,10 +12,16 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from hsm_backup_audit import constants as fn
-from hsm_backup_audit.constants import POLICY_FILE_IN_ASSET, REPORT_KEY_PREFIX
+from hsm_backup_audit.constants import (
+    DELIVERY_KEY_PREFIX,
+    MEMBER_ACCOUNTS_FILE_IN_ASSET,
+    POLICY_FILE_IN_ASSET,
+    REPORT_KEY_PREFIX,
+)
 
 from . import constants as c
 from .asset import function_code
+from .member_access import MemberAccess
 from .nag import acknowledge, arn_resource
 from .settings import Settings
 
@@ -23,11 +29,17 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
 
-def powertools_layer_arn(version: int) -> str:
+def powertools_layer_arn(scope: Construct, version: int) -> str:
+    """The public layer's ARN; its publisher account is looked up by partition at deploy."""
     name = c.POWERTOOLS_LAYER_NAME.format(
         python=RUNTIME.name.replace(".", ""), arch=ARCHITECTURE.name
     )
-    account = c.POWERTOOLS_LAYER_ACCOUNT
+    accounts = CfnMapping(
+        Stack.of(scope),
+        "PowertoolsLayerAccount",
+        mapping={partition: {"Account": a} for partition, a in c.POWERTOOLS_LAYER_ACCOUNTS.items()},
+    )
+    account = accounts.find_in_map(Aws.PARTITION, "Account")
     return f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{account}:layer:{name}:{version}"
 
 
@@ -59,6 +71,9 @@ class AuditFunction(Construct):
     def _build_role(
         self, topic: sns.ITopic, topic_key: kms.IKey, report_bucket: s3.IBucket | None
     ) -> iam.Role:
+        """Statements on named resources go to the role's default policy; each statement
+        that needs `Resource: *` has its own policy and acknowledgement, so a new wildcard
+        anywhere else fails the synth (cdk-nag IAM5)."""
         role = iam.Role(
             self,
             "Role",
@@ -71,41 +86,34 @@ class AuditFunction(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.log_group.log_group_arn],
             ),
-            iam.PolicyStatement(
-                actions=["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"],
-                resources=["*"],
-            ),
             iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
             iam.PolicyStatement(
                 actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[topic_key.key_arn]
             ),
         ]
         if report_bucket is not None:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["s3:PutObject"],
-                    resources=[report_bucket.arn_for_objects(f"{REPORT_KEY_PREFIX}/*")],
-                )
-            )
-        if self._settings.member_role_arns:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"], resources=list(self._settings.member_role_arns)
-                )
-            )
+            statements.extend(self._report_bucket_statements(report_bucket))
         for statement in statements:
             role.add_to_policy(statement)
-        self._acknowledge_wildcards(role, report_bucket)
-        return role
-
-    def _acknowledge_wildcards(self, role: iam.Role, report_bucket: s3.IBucket | None) -> None:
-        acknowledge(
-            role,
-            "IAM5",
-            "cloudhsm:DescribeBackups and DescribeClusters, and X-Ray's PutTraceSegments and "
-            "PutTelemetryRecords, support no resource-level permissions: their resource is *.",
-            "Resource::*",
-        )
+        self.wildcard_policies = [
+            self._wildcard_policy(
+                role,
+                "ReadCloudHsmBackups",
+                ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"],
+                "cloudhsm:DescribeBackups and DescribeClusters support no resource-level "
+                "permissions: their only resource is *.",
+            ),
+            self._wildcard_policy(
+                role,
+                "WriteTraces",
+                ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) support no "
+                "resource-level permissions: their only resource is *.",
+            ),
+        ]
+        if self._settings.member_accounts:
+            member = MemberAccess(self, "MemberAccess", role=role, settings=self._settings)
+            self.wildcard_policies.append(member.policy)
         if report_bucket is not None:
             acknowledge(
                 role,
@@ -114,6 +122,40 @@ class AuditFunction(Construct):
                 "reports/<account>/<date>/<run id>.json and reports/<account>/latest.json.",
                 arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
             )
+            acknowledge(
+                role,
+                "IAM5",
+                "s3:PutObject under deliveries/ of the report bucket only: one marker per "
+                "invocation (deliveries/<request id>.json) once its digest was published.",
+                arn_resource(report_bucket, f"/{DELIVERY_KEY_PREFIX}/*"),
+            )
+        return role
+
+    @staticmethod
+    def _report_bucket_statements(bucket: s3.IBucket) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[
+                    bucket.arn_for_objects(f"{REPORT_KEY_PREFIX}/*"),
+                    bucket.arn_for_objects(f"{DELIVERY_KEY_PREFIX}/*"),
+                ],
+            ),
+            # Reads whether this invocation's digest already went out (a marker's key).
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
+        ]
+
+    def _wildcard_policy(
+        self, role: iam.Role, name: str, actions: list[str], reason: str
+    ) -> iam.Policy:
+        policy = iam.Policy(
+            self,
+            name,
+            roles=[role],
+            statements=[iam.PolicyStatement(actions=actions, resources=["*"])],
+        )
+        acknowledge(policy, "IAM5", reason, "Resource::*")
+        return policy
 
     def _environment(self, topic: sns.ITopic, report_bucket: s3.IBucket | None) -> dict[str, str]:
         settings = self._settings
@@ -127,8 +169,9 @@ class AuditFunction(Construct):
         }
         if report_bucket is not None:
             env[fn.ENV_REPORT_BUCKET] = report_bucket.bucket_name
-        if settings.member_role_arns:
-            env[fn.ENV_MEMBER_ROLE_ARNS] = ",".join(settings.member_role_arns)
+        if settings.member_accounts:
+            env[fn.ENV_MEMBER_ACCOUNTS_FILE] = MEMBER_ACCOUNTS_FILE_IN_ASSET
+            env[fn.ENV_MEMBER_ROLE_NAME] = settings.member_role_name
         if settings.member_external_id:
             env[fn.ENV_EXTERNAL_ID] = settings.member_external_id
         if settings.max_workers is not None:
@@ -138,23 +181,34 @@ class AuditFunction(Construct):
     def _build_function(
         self, topic: sns.ITopic, report_bucket: s3.IBucket | None
     ) -> lambda_.Function:
+        settings = self._settings
+        self.environment = self._environment(topic, report_bucket)
         layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools", powertools_layer_arn(self._settings.powertools_layer_version)
+            self, "Powertools", powertools_layer_arn(self, settings.powertools_layer_version)
         )
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             "Function",
             description="Audits CloudHSM v2 backups against the policy and emails a digest",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=c.HANDLER,
-            code=function_code(self._settings.policy_file),
+            code=function_code(settings.policy_file, settings.member_accounts),
             layers=[layer],
             role=self.role,
             log_group=self.log_group,
-            environment=self._environment(topic, report_bucket),
+            environment=self.environment,
             timeout=Duration.minutes(c.FUNCTION_TIMEOUT_MINUTES),
             memory_size=c.FUNCTION_MEMORY_MB,
-            reserved_concurrent_executions=c.RESERVED_CONCURRENCY,
-            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=(
+                c.RESERVED_CONCURRENCY if settings.reserved_concurrency else None
+            ),
         )
+        # Active tracing set on the resource itself: `tracing=ACTIVE` would also add the
+        # X-Ray grant to the default policy, where its `*` could not be acknowledged alone.
+        cfn = function.node.default_child
+        assert isinstance(cfn, lambda_.CfnFunction)
+        cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        for policy in self.wildcard_policies:
+            function.node.add_dependency(policy)
+        return function

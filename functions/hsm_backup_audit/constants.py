@@ -120,6 +120,8 @@ ENV_NOTIFY = "NOTIFY"
 ENV_REPORT_BUCKET = "REPORT_BUCKET"
 ENV_MEMBER_ROLE_ARNS = "MEMBER_ROLE_ARNS"
 ENV_EXTERNAL_ID = "EXTERNAL_ID"
+ENV_MEMBER_ACCOUNTS_FILE = "MEMBER_ACCOUNTS_FILE"
+ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
 ENV_MAX_WORKERS = "MAX_WORKERS"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -134,6 +136,9 @@ NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
 NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
+# ... and the member account ids (a JSON list), so a thousand accounts fit: the function
+# assumes MEMBER_ROLE_NAME in each of them.
+MEMBER_ACCOUNTS_FILE_IN_ASSET = "member-accounts.json"
 # Stop reading this long before the Lambda timeout: room to render the digest and the
 # report and to deliver them (two S3 PUTs and one SNS publish, bounded in delivery.py).
 TIME_RESERVE_SECONDS = 60
@@ -148,3 +153,6 @@ ATTRIBUTE_SEVERITY = "severity"
 # s3://REPORT_BUCKET/reports/<account>/latest.json
 REPORT_KEY_PREFIX = "reports"
 REPORT_LATEST_NAME = "latest.json"
+# s3://REPORT_BUCKET/deliveries/<request id>.json: written once the digest went out, so a
+# retry of the same invocation (same request id) does not publish it again.
+DELIVERY_KEY_PREFIX = "deliveries"

@@ -53,7 +53,11 @@ def _scan(config: Configuration, budget: TimeBudget, session: boto3.session.Sess
 
 @tracer.capture_method(capture_response=False)  # a report can be megabytes
 def _deliver(
-    report: Report, config: Configuration, session: boto3.session.Session, run_id: str
+    report: Report,
+    config: Configuration,
+    session: boto3.session.Session,
+    run_id: str,
+    request_id: str,
 ) -> Delivery:
     outbox = Outbox.for_run(session, config.topic_arn, config.report_bucket)
     return deliver(
@@ -62,6 +66,7 @@ def _deliver(
         topic_arn=config.topic_arn,
         report_bucket=config.report_bucket,
         run_id=run_id,
+        request_id=request_id,
         only_when_not_compliant=config.notify_only_findings,
     )
 
@@ -78,6 +83,7 @@ def summarise(report: Report, delivery: Delivery) -> dict[str, Any]:
         "duration_seconds": round(report.duration_seconds, 3),
         "report": delivery.report_url,
         "published": delivery.published,
+        "published_by_an_earlier_attempt": delivery.published_before,
         "findings_in_digest": delivery.digest.findings_shown if delivery.digest else 0,
     }
 
@@ -103,8 +109,11 @@ def finish_run(
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
-    delivery = _deliver(report, config, session, run_id)
+    delivery = _deliver(report, config, session, run_id, request_id)
     summary = summarise(report, delivery)
+    if delivery.marker_problem:
+        # A retry of this invocation may send the digest once more; nothing is lost.
+        logger.warning("delivery marker", extra={"problem": delivery.marker_problem})
     if delivery.failures:
         logger.error("delivery failed", extra={"summary": summary, "failures": delivery.failures})
         raise DeliveryError("; ".join(delivery.failures))

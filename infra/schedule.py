@@ -64,7 +64,11 @@ class AuditSchedule(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             ),
         )
-        function.grant_invoke_latest_version(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[function.function_arn]
+            )
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn]

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match
 
 from hsm_backup_audit import constants as fn
 
-from .conftest import Synth
+from .conftest import Synth, synthesize
 from .dashboard import dashboard_body, widget_metrics, widget_titled
 
 SERVICE = [{"Name": fn.DIMENSION_SERVICE, "Value": fn.SERVICE_NAME}]
@@ -59,6 +59,32 @@ def test_no_run_alarm_fires_after_a_daily_schedules_gap_plus_slack(default: Synt
     alarm = _alarm(default, fn.METRIC_BACKUPS_SCANNED)
     assert alarm["Period"] * alarm["EvaluationPeriods"] == 26 * 3600
     assert "schedule" in alarm["AlarmDescription"]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "window_hours"),
+    [
+        ("rate(1 hour)", 3),  # hourly: noticed within three hours
+        ("cron(30 6 ? * MON-FRI *)", 74),  # weekdays: quiet over the weekend
+        ("cron(0 9 ? * MON *)", None),  # weekly: over CloudWatch's 7-day window, no alarm
+        ("rate(7 days)", None),
+    ],
+)
+def test_missed_run_window_follows_the_schedule(
+    schedule: str, window_hours: int | None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Given a schedule (a weekly one must not sit in ALARM six days of seven)
+    synth = synthesize(tmp_path_factory.mktemp("schedule"), schedule=schedule)
+    alarms = synth.audit.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": fn.METRIC_BACKUPS_SCANNED}}
+    )
+    if window_hours is None:
+        assert alarms == {}
+        return
+    ((_, alarm),) = alarms.items()
+    properties = alarm["Properties"]
+    assert properties["Period"] * properties["EvaluationPeriods"] == window_hours * 3600
+    assert properties["Period"] * properties["EvaluationPeriods"] <= 7 * 24 * 3600
 
 
 def test_function_errors_alarm(default: Synth) -> None:

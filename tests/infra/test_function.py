@@ -167,3 +167,15 @@ def test_function_role_has_the_documented_fixed_name(default: Synth) -> None:
         },
     )
     assert AUDIT_FUNCTION_ROLE_NAME == "hsm-backup-audit-function"
+
+
+def test_cfn_lint_w3005_is_ignored_on_the_function_only(default: Synth) -> None:
+    # CDK's DependsOn on the role, already implied by the GetAtt: ignored there, nowhere else
+    resources = default.template_json("HsmBackupAudit")["Resources"]
+    ignoring = {
+        logical_id: r["Metadata"]["cfn-lint"]
+        for logical_id, r in resources.items()
+        if "cfn-lint" in r.get("Metadata", {})
+    }
+    (function_id,) = default.audit.find_resources("AWS::Lambda::Function")
+    assert ignoring == {function_id: {"config": {"ignore_checks": ["W3005"]}}}

@@ -9,6 +9,7 @@ from .function import AuditFunction
 from .limits import check_limits
 from .monitoring import Monitoring
 from .notifications import Notifications
+from .organization_access import OrganizationAccess
 from .report_bucket import ReportBucket
 from .schedule import AuditSchedule
 from .settings import Settings
@@ -35,6 +36,8 @@ class AuditStack(Stack):
             topic_key=notifications.key,
             report_bucket=reports.bucket if reports else None,
         )
+        if settings.organization:
+            OrganizationAccess(self, "Organization", role=audit.role, settings=settings)
         schedule = AuditSchedule(
             self,
             "Schedule",

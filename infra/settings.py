@@ -15,7 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from constructs import Node
 
-from hsm_backup_audit.constants import NOTIFY_ALWAYS, NOTIFY_FINDINGS
+from hsm_backup_audit.constants import (
+    NOTIFY_ALWAYS,
+    NOTIFY_FINDINGS,
+    ORGANIZATIONAL_UNIT_PATTERN,
+    ROLE_NAME_PATTERN,
+)
 from hsm_backup_audit.engine.policy import PolicyError, load_policy_file
 
 from . import constants as c
@@ -23,12 +28,14 @@ from .schedule_gap import ScheduleGapError, longest_gap_hours
 
 EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate|at)\(.+\)$")
 ALL_REGIONS = "all"
+UNIT_PATTERN = re.compile(ORGANIZATIONAL_UNIT_PATTERN)
+# A StackSet targets organizational units, or the root (r-...) for the whole organization.
+TARGET_PATTERN = re.compile(rf"{ORGANIZATIONAL_UNIT_PATTERN}|^r-[0-9a-z]{{4,32}}$")
 
 
 class SettingsError(ValueError):
@@ -55,6 +62,12 @@ class Settings:
     powertools_layer_version: int
     reserved_concurrency: bool
     missed_run_alarm_hours: int | None  # None: the schedule has no steady gap to alarm on
+    organization: bool = False
+    organizational_units: tuple[str, ...] = ()
+    # The member-role StackSet: off, or where it deploys and as whom.
+    member_role_stack_set: bool = False
+    stack_set_targets: tuple[str, ...] = ()
+    stack_set_call_as: str = "SELF"
 
 
 def _raw(node: Node, key: str) -> Any:
@@ -184,11 +197,48 @@ def _notify(node: Node) -> str:
     return notify
 
 
+def _member_role_name(node: Node) -> str:
+    name = _text(node, c.CTX_MEMBER_ROLE_NAME)
+    if not re.fullmatch(ROLE_NAME_PATTERN, name):
+        raise SettingsError(f"{c.CTX_MEMBER_ROLE_NAME}: {name!r} is not an IAM role name")
+    return name
+
+
+def _stack_set(node: Node, units: tuple[str, ...]) -> tuple[bool, tuple[str, ...], str]:
+    """(enabled, deployment targets, CallAs). Targets default to the audited units."""
+    enabled = _flag(node, c.CTX_MEMBER_ROLE_STACK_SET)
+    targets = _items(
+        node, c.CTX_STACK_SET_TARGETS, TARGET_PATTERN, "a root id (r-...) or a unit id (ou-...)"
+    )
+    call_as = _text(node, c.CTX_STACK_SET_CALL_AS).upper()
+    if call_as not in c.STACK_SET_CALL_AS:
+        raise SettingsError(
+            f"{c.CTX_STACK_SET_CALL_AS}: expected SELF or DELEGATED_ADMIN (got {call_as!r})"
+        )
+    targets = targets or units
+    if enabled and not targets:
+        raise SettingsError(
+            f"{c.CTX_MEMBER_ROLE_STACK_SET} needs {c.CTX_STACK_SET_TARGETS}: the organization's "
+            f"root id (r-...) for every account, or unit ids (ou-...)"
+        )
+    return enabled, targets, call_as
+
+
 def read_settings(node: Node) -> Settings:
     """Every context key checked, with the defaults in infra/constants.py."""
     _refuse_replaced_keys(node)
     schedule, zone = _schedule(node)
     workers = _text(node, c.CTX_MAX_WORKERS)
+    organization = _flag(node, c.CTX_ORGANIZATION)
+    units = _items(node, c.CTX_ORGANIZATIONAL_UNITS, UNIT_PATTERN, "an organizational unit id")
+    if units and not organization:
+        raise SettingsError(f"{c.CTX_ORGANIZATIONAL_UNITS} needs {c.CTX_ORGANIZATION}=true")
+    stack_set, targets, call_as = _stack_set(node, units)
+    if organization and _text(node, c.CTX_MEMBER_ACCOUNTS):
+        raise SettingsError(
+            f"{c.CTX_MEMBER_ACCOUNTS} and {c.CTX_ORGANIZATION}=true are two ways to name the "
+            "members: use one (the organization lists its accounts itself)"
+        )
     return Settings(
         notification_emails=_items(
             node, c.CTX_NOTIFICATION_EMAILS, EMAIL_PATTERN, "an email address"
@@ -223,11 +273,9 @@ def read_settings(node: Node) -> Settings:
         powertools_layer_version=_number(node, c.CTX_POWERTOOLS_LAYER_VERSION, 1, 10000),
         reserved_concurrency=_flag(node, c.CTX_RESERVED_CONCURRENCY),
         missed_run_alarm_hours=_missed_run_alarm_hours(node, schedule),
+        organization=organization,
+        organizational_units=units,
+        member_role_stack_set=stack_set,
+        stack_set_targets=targets,
+        stack_set_call_as=call_as,
     )
-
-
-def _member_role_name(node: Node) -> str:
-    name = _text(node, c.CTX_MEMBER_ROLE_NAME)
-    if not ROLE_NAME_PATTERN.fullmatch(name):
-        raise SettingsError(f"{c.CTX_MEMBER_ROLE_NAME}: {name!r} is not an IAM role name")
-    return name

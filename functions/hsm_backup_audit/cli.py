@@ -15,10 +15,14 @@ import boto3
 from . import __version__
 from .aws.cloudhsm import all_regions
 from .aws.scanner import ScanRequest, scan
+from .console import end_quietly
 from .constants import (
     DEFAULT_MAX_WORKERS,
+    DEFAULT_MEMBER_ROLE_NAME,
     EXTERNAL_ID_PATTERN,
+    ORGANIZATIONAL_UNIT_PATTERN,
     ROLE_ARN_PATTERN,
+    ROLE_NAME_PATTERN,
     STATUS_EXIT_CODE,
     ExitCode,
 )
@@ -61,6 +65,49 @@ def _workers(text: str) -> int:
     return value
 
 
+def _role_name(text: str) -> str:
+    if not re.fullmatch(ROLE_NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"not an IAM role name (1 to 64 letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
+        )
+    return text
+
+
+def _organizational_unit(text: str) -> str:
+    if not re.fullmatch(ORGANIZATIONAL_UNIT_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"not an organizational unit id (ou-xxxx-xxxxxxxx): {safe_text(text, 80)!r}"
+        )
+    return text
+
+
+def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
+    scan_cmd.add_argument(
+        "--organization",
+        action="store_true",
+        help="audit every ACTIVE account of the AWS Organization (run from the management "
+        "account or a delegated administrator); each member through --member-role-name",
+    )
+    scan_cmd.add_argument(
+        "--member-role-name",
+        type=_role_name,
+        help=f"role to assume in each member account (default {DEFAULT_MEMBER_ROLE_NAME})",
+    )
+    scan_cmd.add_argument(
+        "--organizational-unit",
+        action="append",
+        type=_organizational_unit,
+        default=[],
+        help="with --organization: only the accounts under this unit and its child units "
+        "(repeatable)",
+    )
+
+
+def _check_organization_arguments(args: argparse.Namespace) -> None:
+    if not args.organization and (args.member_role_name or args.organizational_unit):
+        raise UsageError("--member-role-name and --organizational-unit need --organization")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hsm-backup-audit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -86,13 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="member-account role to assume and audit as well (repeatable)",
     )
-    scan_cmd.add_argument("--external-id", type=_external_id, help="external id for --role-arn")
+    scan_cmd.add_argument(
+        "--external-id", type=_external_id, help="external id for --role-arn and member roles"
+    )
     scan_cmd.add_argument(
         "--max-workers",
         type=_workers,
         default=DEFAULT_MAX_WORKERS,
         help=f"listings read side by side (default {DEFAULT_MAX_WORKERS})",
     )
+    _add_organization_arguments(scan_cmd)
 
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")
@@ -114,6 +164,7 @@ def resolve_regions(asked: Sequence[str], session: boto3.session.Session) -> lis
 
 def run_scan(args: argparse.Namespace) -> int:
     try:
+        _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
         session = boto3.session.Session()
         regions = resolve_regions(args.region, session)
@@ -130,6 +181,9 @@ def run_scan(args: argparse.Namespace) -> int:
             endpoint_url=args.endpoint_url,
             max_workers=args.max_workers,
             session=session,
+            organization=args.organization,
+            member_role_name=args.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
+            organizational_units=args.organizational_unit,
         )
     )
     sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
@@ -155,5 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_scan(args)
 
 
+def console_main() -> NoReturn:
+    """The `hsm-backup-audit` command: main(), ending quietly on `| head` and Ctrl-C."""
+    end_quietly(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -69,9 +69,11 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, inbox: Inbox, bucket: str) -> di
         "NOTIFY",
         "MEMBER_ROLE_ARNS",
         "MEMBER_ACCOUNTS_FILE",
-        "MEMBER_ROLE_NAME",
         "EXTERNAL_ID",
         "MAX_WORKERS",
+        "ORGANIZATION",
+        "MEMBER_ROLE_NAME",
+        "ORGANIZATIONAL_UNITS",
     ):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():

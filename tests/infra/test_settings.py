@@ -123,3 +123,11 @@ def test_member_role_arns_were_replaced_and_say_by_what() -> None:
         "memberRoleArns was replaced by memberAccounts (account ids) and memberRoleName: "
         "see docs/deploy.md"
     )
+
+
+def test_member_accounts_and_an_organization_are_alternatives() -> None:
+    context = {**cdk_json_context(), "memberAccounts": "111111111111", "organization": "true"}
+    with pytest.raises(SettingsError) as raised:
+        create_app(context)
+    assert str(raised.value).startswith("memberAccounts and organization=true are two ways")
+    assert "\n" not in str(raised.value)

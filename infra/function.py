@@ -14,6 +14,7 @@ from constructs import Construct
 from hsm_backup_audit import constants as fn
 from hsm_backup_audit.constants import (
     DELIVERY_KEY_PREFIX,
+    HISTORY_KEY_PREFIX,
     MEMBER_ACCOUNTS_FILE_IN_ASSET,
     POLICY_FILE_IN_ASSET,
     REPORT_KEY_PREFIX,
@@ -92,7 +93,7 @@ class AuditFunction(Construct):
             ),
         ]
         if report_bucket is not None:
-            statements.extend(self._report_bucket_statements(report_bucket))
+            statements += self._report_bucket_statements(report_bucket)
         for statement in statements:
             role.add_to_policy(statement)
         self.wildcard_policies = [
@@ -115,35 +116,49 @@ class AuditFunction(Construct):
             member = MemberAccess(self, "MemberAccess", role=role, settings=self._settings)
             self.wildcard_policies.append(member.policy)
         if report_bucket is not None:
-            acknowledge(
-                role,
-                "IAM5",
-                "s3:PutObject under reports/ of the report bucket only: each run writes "
-                "reports/<account>/<date>/<run id>.json and reports/<account>/latest.json.",
-                arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
-            )
-            acknowledge(
-                role,
-                "IAM5",
-                "s3:PutObject under deliveries/ of the report bucket only: one marker per "
-                "invocation (deliveries/<request id>.json) once its digest was published.",
-                arn_resource(report_bucket, f"/{DELIVERY_KEY_PREFIX}/*"),
-            )
+            self._acknowledge_bucket_prefixes(role, report_bucket)
         return role
 
     @staticmethod
     def _report_bucket_statements(bucket: s3.IBucket) -> list[iam.PolicyStatement]:
+        """Write reports and history; read them back (the baseline); write the delivery
+        markers; list the bucket, so that a pointer not written yet reads as 404 NoSuchKey,
+        not 403 AccessDenied, and a marker's key can be looked up."""
+        prefixes = [
+            bucket.arn_for_objects(f"{p}/*") for p in (REPORT_KEY_PREFIX, HISTORY_KEY_PREFIX)
+        ]
         return [
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=prefixes),
             iam.PolicyStatement(
                 actions=["s3:PutObject"],
-                resources=[
-                    bucket.arn_for_objects(f"{REPORT_KEY_PREFIX}/*"),
-                    bucket.arn_for_objects(f"{DELIVERY_KEY_PREFIX}/*"),
-                ],
+                resources=[bucket.arn_for_objects(f"{DELIVERY_KEY_PREFIX}/*")],
             ),
-            # Reads whether this invocation's digest already went out (a marker's key).
             iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
         ]
+
+    @staticmethod
+    def _acknowledge_bucket_prefixes(role: iam.Role, report_bucket: s3.IBucket) -> None:
+        acknowledge(
+            role,
+            "IAM5",
+            "s3:GetObject and PutObject under reports/ of the report bucket only: each run "
+            "writes reports/<account>/<date>/<run id>.json and reports/<account>/latest.json.",
+            arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "s3:GetObject and PutObject under history/ of the report bucket only: the run "
+            "history, history/<scope key>/baseline.json and last-run.json.",
+            arn_resource(report_bucket, f"/{HISTORY_KEY_PREFIX}/*"),
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "s3:PutObject under deliveries/ of the report bucket only: one marker per "
+            "invocation (deliveries/<request id>.json) once its digest was published.",
+            arn_resource(report_bucket, f"/{DELIVERY_KEY_PREFIX}/*"),
+        )
 
     def _wildcard_policy(
         self, role: iam.Role, name: str, actions: list[str], reason: str
@@ -164,6 +179,7 @@ class AuditFunction(Construct):
             fn.ENV_REGIONS: ",".join(settings.regions) or Aws.REGION,
             fn.ENV_POLICY_FILE: POLICY_FILE_IN_ASSET,
             fn.ENV_NOTIFY: settings.notify,
+            fn.ENV_WEEKLY_DIGEST_DAY: settings.weekly_digest_day,
             fn.ENV_METRICS_NAMESPACE: fn.METRICS_NAMESPACE_DEFAULT,
             fn.ENV_SERVICE_NAME: fn.SERVICE_NAME,
         }

@@ -1,5 +1,7 @@
-"""`make bench` (python -m tests.bench): the scan's overhead over a bare paginator, and
-its speed, call count and memory across many accounts and regions, in one run.
+"""`make bench` (python -m tests.bench): the scan's overhead over a bare paginator; its
+speed, call count and memory across many accounts and regions; and the cost of working
+out what changed between two runs and rendering the digest. All in one run, or only the
+last with --section changes.
 Prints PASS/FAIL per target; exits 1 if a target is missed."""
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hsm_backup_audit.constants import DEFAULT_MAX_WORKERS, RETRY_MODE, TIME_RES
 from hsm_backup_audit.engine.audit import Report
 from hsm_backup_audit.engine.policy import Policy
 
-from . import memory
+from . import changes, memory
 from .server_process import Listing, ServerProcess
 from .walks import (
     CALLER,
@@ -309,6 +311,14 @@ def one_lambda(figures: dict[str, float]) -> None:
     )
 
 
+def changes_targets() -> list[Target]:
+    say("== What changed between two runs, and the digest (pure engine, this machine)")
+    figures = changes.measure()
+    for name, _, detail in figures:
+        say(f"  {name}: {detail}")
+    return [Target(name, passed, detail) for name, passed, detail in figures]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call (0.1)")
@@ -327,15 +337,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--skip-speed", action="store_true", help="leave out the overhead comparison"
     )
+    parser.add_argument(
+        "--section",
+        choices=["all", "changes"],
+        default="all",
+        help="run every section (all), or only what changed and the digest (changes)",
+    )
     args = parser.parse_args(argv)
     isolate_from_real_aws()
     now = datetime.now(UTC)
     started = time.monotonic()
-    targets = [] if args.skip_speed else speed(args.backups, args.rounds, now)
-    scale_targets, figures = scale(args.latency, args.scale_rounds, now)
-    targets += scale_targets
-    targets += memory_targets()
-    one_lambda(figures)
+    targets: list[Target] = []
+    if args.section == "all":
+        targets += [] if args.skip_speed else speed(args.backups, args.rounds, now)
+        scale_targets, figures = scale(args.latency, args.scale_rounds, now)
+        targets += scale_targets
+        targets += memory_targets()
+        one_lambda(figures)
+    targets += changes_targets()
     say()
     say(f"== Targets ({time.monotonic() - started:.0f} s in all)")
     for target in targets:

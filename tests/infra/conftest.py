@@ -1,8 +1,9 @@
 """Synthesized templates, built once per session: synth is the slow part.
 
-`default` is cdk.json's context plus two email addresses; `full` turns every option on
-(report bucket, every region, 1,000 member accounts in an organization, an external id,
-reserved concurrency, another schedule).
+`default` is cdk.json's context plus two email addresses (the report bucket is on by
+default); `full` turns every option on (every region, 1,000 member accounts in an
+organization, an external id, reserved concurrency, another schedule, another weekly
+digest day); `without_bucket` turns the report bucket off.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ FULL_CONTEXT: dict[str, Any] = {
     "schedule": "cron(30 6 ? * MON-FRI *)",
     "scheduleTimezone": "Europe/Paris",
     "notify": "findings",
+    "weeklyDigestDay": "Friday",
     "maxWorkers": "8",
     "logRetentionDays": "365",
 }
@@ -77,3 +79,12 @@ def default(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 @pytest.fixture(scope="session")
 def full(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return synthesize(tmp_path_factory.mktemp("full"), **FULL_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def without_bucket(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(
+        tmp_path_factory.mktemp("without_bucket"),
+        notificationEmails=",".join(EMAILS),
+        reportBucket="false",
+    )

@@ -29,6 +29,10 @@ EXPECTED_FULL = {
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),
     (
+        "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/history/*]",
+        "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
+    ),
+    (
         "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/deliveries/*]",
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),

@@ -30,14 +30,19 @@ def test_audit_stack_resources(default: Synth) -> None:
         "AWS::Scheduler::Schedule": 1,
         "AWS::CloudWatch::Alarm": 5,
         "AWS::CloudWatch::Dashboard": 1,
+        "AWS::S3::Bucket": 1,
+        "AWS::S3::BucketPolicy": 1,
     }
 
 
-def test_report_bucket_and_members_add_a_bucket_its_policy_and_a_grant(
-    default: Synth, full: Synth
-) -> None:
+def test_report_bucket_adds_a_bucket_and_its_policy(default: Synth, without_bucket: Synth) -> None:
+    added = _counts(default.audit.to_json()) - _counts(without_bucket.audit.to_json())
+    assert added == {"AWS::S3::Bucket": 1, "AWS::S3::BucketPolicy": 1}
+
+
+def test_member_accounts_add_their_grant(default: Synth, full: Synth) -> None:
     added = _counts(full.audit.to_json()) - _counts(default.audit.to_json())
-    assert added == {"AWS::S3::Bucket": 1, "AWS::S3::BucketPolicy": 1, "AWS::IAM::Policy": 1}
+    assert added == {"AWS::IAM::Policy": 1}
 
 
 def test_nothing_needs_docker_or_a_custom_resource(default: Synth, full: Synth) -> None:

@@ -184,17 +184,24 @@ def deliver(
     run_id: str,
     request_id: str | None = None,
     only_when_not_compliant: bool = False,
+    publish: bool = True,
+    baseline_problem: str | None = None,
 ) -> Delivery:
-    """Store the report, then publish the digest that links to it, unless an earlier
-    attempt of the same invocation (`request_id`) already did. Never raises for AWS."""
+    """Store the report, then publish the digest that links to it (unless `publish` is
+    False: NOTIFY decided this run has nothing to say, or an earlier attempt of the same
+    invocation, `request_id`, already published it). Never raises for AWS."""
     out = Delivery(run_id=run_id)
     marker_bucket = report_bucket if request_id and outbox.s3 is not None else None
     if report_bucket and outbox.s3 is not None:
         store_report(report, outbox.s3, report_bucket, run_id, out)
     out.digest = render_digest(
-        report, run_id=run_id, report_url=out.report_url, report_problem=out.report_problem
+        report,
+        run_id=run_id,
+        report_url=out.report_url,
+        report_problem=out.report_problem,
+        baseline_problem=baseline_problem,
     )
-    if only_when_not_compliant and report.status == Status.COMPLIANT:
+    if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):
         return out
     if marker_bucket and request_id and outbox.s3 is not None:
         out.published_before = published_before(outbox.s3, marker_bucket, request_id, out)

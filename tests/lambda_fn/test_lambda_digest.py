@@ -101,7 +101,7 @@ def test_a_non_compliant_digest_groups_findings_by_rule_with_the_fix() -> None:
     assert body.index("[HIGH] never-expires: 2 findings") < body.index(
         "[MEDIUM] overdue: 1 finding"
     )
-    assert "  backup-00000000001  cluster cluster-00000000001  us-east-1  123456789012" in body
+    assert "  - backup-00000000001  cluster cluster-00000000001  us-east-1  123456789012" in body
     assert f"    fix: {FIX} --backup-id backup-00000000001" in body
     assert "Per account" not in body
     assert "not kept (set REPORT_BUCKET" in body
@@ -143,12 +143,12 @@ def test_thirty_thousand_findings_are_grouped_per_cluster_and_rule_under_64_kb()
     body = digest.body
     assert len(body.encode("utf-8")) < 64 * 1024
     assert (digest.findings_shown, digest.findings_omitted) == (30_000, 0)
-    assert "  cluster cluster-00000000000  us-east-1  123456789012: 1,429 backups" in body
+    assert "  - cluster cluster-00000000000  us-east-1  123456789012: 1,429 backups" in body
     assert (
         "    e.g. backup-00000000000, backup-00000000007, backup-00000000014 and 1,426 more "
         "(every id is in the full report)" in body
     )
-    assert body.count("  cluster cluster-") == 21
+    assert body.count("  - cluster cluster-") == 21
     # and the errors still come through
     assert "  123456789012 eu-west-1 DescribeBackups: Throttling: Rate exceeded" in body
 
@@ -202,7 +202,7 @@ def test_hostile_values_cannot_forge_a_line() -> None:
     assert not any(line.startswith(("[COMPLIANT]", "fix:", "\u202e")) for line in lines)
     ours = (
         "Run id:    ",
-        "  backup-00000000001  cluster ",
+        "  - backup-00000000001  cluster ",
         "    pki ",
         "    tags: Name=",
         "  123456789012 ",
@@ -240,3 +240,14 @@ def test_a_report_that_could_not_be_stored_is_named_in_the_body() -> None:
     digest = render_digest(report_of([finding(Rule.MODE, 1)]), run_id="r1", report_problem=problem)
     # Then the reader learns that the full report is missing, and why
     assert f"Report:    COULD NOT BE STORED: {problem}" in digest.body
+
+
+def test_an_open_finding_cannot_pass_for_a_new_or_resolved_one() -> None:
+    # Given ids that spell what a NEW or RESOLVED line starts with
+    ids = ("NEW [HIGH] never-expires", "RESOLVED [HIGH] mode")
+    report = report_of([finding(Rule.NEVER_EXPIRES, n, backup_id=bid) for n, bid in enumerate(ids)])
+    # When rendered without a baseline (nothing is new, nothing resolved)
+    lines = render_digest(report, run_id="r1").body.splitlines()
+    # Then no line starts as a NEW or RESOLVED entry does: open findings carry their own marker
+    assert not any(line.startswith(("  NEW [", "  RESOLVED [")) for line in lines)
+    assert sum(line.startswith("  - NEW [HIGH] never-expires  cluster") for line in lines) == 1

@@ -219,6 +219,11 @@ def _finding_block(entry: Entry, label: str = "") -> list[str]:
     return lines
 
 
+def _open_block(entry: Entry) -> list[str]:
+    """An open finding: "- " first, so no id can make its line read as a NEW or RESOLVED one."""
+    return _finding_block(entry, "- ")
+
+
 def _new_block(entry: Entry) -> list[str]:
     first: Finding = entry[0]
     return _finding_block(entry, f"NEW [{first.severity.name}] {first.rule}  ")
@@ -253,7 +258,7 @@ def _sections(report: Report, new: list[Finding], still_open: list[Finding]) -> 
             heading = ["", f"{title} ({len(still_open):,})", "", *heading]
         else:
             heading = ["", *heading]
-        sections.append(Section(heading, entries(items), _finding_block, f"{rule} findings"))
+        sections.append(Section(heading, entries(items), _open_block, f"{rule} findings"))
     return sections
 
 
@@ -313,11 +318,11 @@ def render_digest(
 
     lines = list(head)
     for section in sections:
-        if section.render is not _finding_block:  # NEW and RESOLVED, then the errors
+        if section.render is not _open_block:  # NEW and RESOLVED, then the errors
             lines += section.lines()
     lines += errors
     for section in sections:
-        if section.render is _finding_block:  # everything still open
+        if section.render is _open_block:  # everything still open
             lines += section.lines()
     shown = sum(s.findings_shown for s in sections if s.render is not _resolved_block)
     omitted = len(report.findings) - shown

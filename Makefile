@@ -9,6 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export NODE_NO_WARNINGS := 1
+export NPM_CONFIG_UPDATE_NOTIFIER := false
 CDK := npx --no-install cdk --no-notices --no-version-reporting
 
 .PHONY: install demo invoke-local test lint unit synth cfn-lint bench deploy clean
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml requirements.txt
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 demo: install
@@ -43,8 +44,11 @@ test: lint unit cfn-lint
 
 # CDK: offline, no AWS credentials needed to synth. Pass context with CDK_ARGS, e.g.
 # make deploy CDK_ARGS="-c notificationEmails=ops@example.com"
+# Two lines the CLI always prints are dropped (no option turns them off, aws-cdk-cli#913):
+# "Supply a stack id" (--quiet names no stack) and the unconfigured feature-flags count.
+CDK_NOISE := -e '^Supply a stack id' -e 'feature flags are not configured'
 synth: install $(NPM_STAMP)
-	$(CDK) synth --quiet $(CDK_ARGS)
+	set -o pipefail; $(CDK) synth --quiet $(CDK_ARGS) 2>&1 | { grep -v $(CDK_NOISE) || true; }
 
 cfn-lint: synth
 	$(BIN)/cfn-lint --non-zero-exit-code error cdk.out/*.template.json

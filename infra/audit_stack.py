@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from .function import AuditFunction
+from .limits import check_limits
 from .monitoring import Monitoring
 from .notifications import Notifications
 from .organization_access import OrganizationAccess
@@ -37,7 +38,7 @@ class AuditStack(Stack):
         )
         if settings.organization:
             OrganizationAccess(self, "Organization", role=audit.role, settings=settings)
-        AuditSchedule(
+        schedule = AuditSchedule(
             self,
             "Schedule",
             function=audit.function,
@@ -45,8 +46,14 @@ class AuditStack(Stack):
             timezone=settings.schedule_timezone,
         )
         monitoring = Monitoring(
-            self, "Monitoring", function=audit.function, topic=notifications.topic
+            self,
+            "Monitoring",
+            function=audit.function,
+            topic=notifications.topic,
+            dead_letter_queue=schedule.dead_letter_queue,
+            missed_run_hours=settings.missed_run_alarm_hours,
         )
+        notifications.allow_alarms_to_publish(monitoring.alarm_arns)
 
         CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url)
         CfnOutput(self, "TopicArn", value=notifications.topic.topic_arn)
@@ -59,3 +66,4 @@ class AuditStack(Stack):
         )
         if reports:
             CfnOutput(self, "ReportBucketName", value=reports.bucket.bucket_name)
+        check_limits(self)

@@ -35,24 +35,43 @@ STACK_SET_FAILURE_TOLERANCE_PERCENTAGE = 10
 # The function. The engine stops reading TIME_RESERVE_SECONDS before this timeout.
 FUNCTION_TIMEOUT_MINUTES = 15
 FUNCTION_MEMORY_MB = 512
-RESERVED_CONCURRENCY = 1  # two runs never overlap
+# Off by default (reservedConcurrency): AWS refuses a reservation that leaves less than the
+# account's minimum unreserved, and new accounts with a quota of 10 cannot reserve any.
+RESERVED_CONCURRENCY = 1  # with reservedConcurrency=true, two runs never overlap
 # A run that raises (bad configuration, digest not published) is retried by Lambda, then
 # parked in the dead-letter queue; the function's Errors alarm says so.
 FUNCTION_RETRY_ATTEMPTS = 2
 
 # The public Powertools for AWS Lambda (Python) v3 layer, referenced by ARN: no Docker
 # and no download at synth. It also carries pydantic v2 and aws-xray-sdk.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+# Its publisher account, per partition (Powertools docs, "Lambda Layer"). GovCloud (a
+# publisher account per region) and China (cn-north-1 only) are not mapped: a deploy
+# there stops on the missing mapping key before any resource is created.
+POWERTOOLS_LAYER_ACCOUNTS = {"aws": "017000801446"}
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-{python}-{arch}"
+# The layer version pinned by default, and the Powertools release it is taken to carry:
+# tests check that pyproject.toml pins the same release, so the two move together.
+POWERTOOLS_LAYER_VERSION = 38
+POWERTOOLS_VERSION = "3.37.0"
 
 # Schedule delivery: EventBridge Scheduler retries a failed invocation, then parks it.
 SCHEDULE_RETRY_ATTEMPTS = 3
 SCHEDULE_MAX_EVENT_AGE_HOURS = 6
 DLQ_RETENTION_DAYS = 14
 
-# Alarms and dashboard.
-NO_RUN_HOURS = 26  # a daily schedule plus slack: a broken schedule is noticed in a day
+# Alarms and dashboard. The missed-run alarm's window is the longest gap between two
+# scheduled runs plus this slack (a late or slow run is not a missed one).
+MISSED_RUN_SLACK_HOURS = 2
+# CloudWatch evaluates an alarm over at most 7 days (Period x EvaluationPeriods <= 604,800 s
+# for periods of an hour or more): a schedule with longer gaps gets no missed-run alarm.
+MISSED_RUN_MAX_HOURS = 7 * 24
 DASHBOARD_PERIOD_HOURS = 24
+
+# Size limits checked at synth (IAM and Lambda quotas). IAM counts no whitespace.
+ROLE_INLINE_POLICIES_MAX_CHARS = 10_240  # aggregate of a role's inline policies
+MANAGED_POLICY_MAX_CHARS = 6_144
+LAMBDA_ENVIRONMENT_MAX_BYTES = 4 * 1024  # every key and value together
+KMS_KEY_POLICY_MAX_BYTES = 32 * 1024
 
 # Report bucket.
 REPORT_GLACIER_AFTER_DAYS = 90
@@ -69,12 +88,17 @@ CTX_REPORT_BUCKET = "reportBucket"
 CTX_REPORT_EXPIRATION_DAYS = "reportExpirationDays"
 CTX_LOG_RETENTION_DAYS = "logRetentionDays"
 CTX_MAX_WORKERS = "maxWorkers"
-CTX_MEMBER_ROLE_ARNS = "memberRoleArns"
+CTX_MEMBER_ACCOUNTS = "memberAccounts"
+CTX_MEMBER_ROLE_NAME = "memberRoleName"
+CTX_ORGANIZATION_ID = "organizationId"
+CTX_RESERVED_CONCURRENCY = "reservedConcurrency"
+CTX_MISSED_RUN_ALARM_HOURS = "missedRunAlarmHours"
+# Replaced by memberAccounts and memberRoleName: refused with a line that says so.
+CTX_REPLACED = {"memberRoleArns": "memberAccounts (account ids) and memberRoleName"}
 CTX_MEMBER_EXTERNAL_ID = "memberExternalId"
 CTX_AUDIT_ACCOUNT_ID = "auditAccountId"
 CTX_POWERTOOLS_LAYER_VERSION = "powertoolsLayerVersion"
 CTX_ORGANIZATION = "organization"
-CTX_MEMBER_ROLE_NAME = "memberRoleName"
 CTX_ORGANIZATIONAL_UNITS = "organizationalUnits"
 CTX_MEMBER_ROLE_STACK_SET = "memberRoleStackSet"
 CTX_STACK_SET_TARGETS = "stackSetTargets"
@@ -93,12 +117,15 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_REPORT_EXPIRATION_DAYS: 730,
     CTX_LOG_RETENTION_DAYS: 90,
     CTX_MAX_WORKERS: "",
-    CTX_MEMBER_ROLE_ARNS: "",
+    CTX_MEMBER_ACCOUNTS: "",
+    CTX_MEMBER_ROLE_NAME: MEMBER_ROLE_NAME,
+    CTX_ORGANIZATION_ID: "",
+    CTX_RESERVED_CONCURRENCY: False,
+    CTX_MISSED_RUN_ALARM_HOURS: "",
     CTX_MEMBER_EXTERNAL_ID: "",
     CTX_AUDIT_ACCOUNT_ID: "",
-    CTX_POWERTOOLS_LAYER_VERSION: 38,
+    CTX_POWERTOOLS_LAYER_VERSION: POWERTOOLS_LAYER_VERSION,
     CTX_ORGANIZATION: False,
-    CTX_MEMBER_ROLE_NAME: MEMBER_ROLE_NAME,
     CTX_ORGANIZATIONAL_UNITS: "",
     CTX_MEMBER_ROLE_STACK_SET: False,
     CTX_STACK_SET_TARGETS: "",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, CfnMapping, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -13,13 +13,16 @@ from constructs import Construct
 
 from hsm_backup_audit import constants as fn
 from hsm_backup_audit.constants import (
+    DELIVERY_KEY_PREFIX,
     HISTORY_KEY_PREFIX,
+    MEMBER_ACCOUNTS_FILE_IN_ASSET,
     POLICY_FILE_IN_ASSET,
     REPORT_KEY_PREFIX,
 )
 
 from . import constants as c
 from .asset import function_code
+from .member_access import MemberAccess
 from .nag import acknowledge, arn_resource
 from .security_hub import IMPORT_ACTION, default_product_arns
 from .settings import Settings
@@ -28,11 +31,17 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
 
-def powertools_layer_arn(version: int) -> str:
+def powertools_layer_arn(scope: Construct, version: int) -> str:
+    """The public layer's ARN; its publisher account is looked up by partition at deploy."""
     name = c.POWERTOOLS_LAYER_NAME.format(
         python=RUNTIME.name.replace(".", ""), arch=ARCHITECTURE.name
     )
-    account = c.POWERTOOLS_LAYER_ACCOUNT
+    accounts = CfnMapping(
+        Stack.of(scope),
+        "PowertoolsLayerAccount",
+        mapping={partition: {"Account": a} for partition, a in c.POWERTOOLS_LAYER_ACCOUNTS.items()},
+    )
+    account = accounts.find_in_map(Aws.PARTITION, "Account")
     return f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{account}:layer:{name}:{version}"
 
 
@@ -64,6 +73,9 @@ class AuditFunction(Construct):
     def _build_role(
         self, topic: sns.ITopic, topic_key: kms.IKey, report_bucket: s3.IBucket | None
     ) -> iam.Role:
+        """Statements on named resources go to the role's default policy; each statement
+        that needs `Resource: *` has its own policy and acknowledgement, so a new wildcard
+        anywhere else fails the synth (cdk-nag IAM5)."""
         role = iam.Role(
             self,
             "Role",
@@ -76,10 +88,6 @@ class AuditFunction(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.log_group.log_group_arn],
             ),
-            iam.PolicyStatement(
-                actions=["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"],
-                resources=["*"],
-            ),
             iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
             iam.PolicyStatement(
                 actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[topic_key.key_arn]
@@ -87,12 +95,6 @@ class AuditFunction(Construct):
         ]
         if report_bucket is not None:
             statements += self._report_bucket_statements(report_bucket)
-        if self._settings.member_role_arns:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"], resources=list(self._settings.member_role_arns)
-                )
-            )
         if self._settings.security_hub:  # this account's findings; members import their own
             statements.append(
                 iam.PolicyStatement(
@@ -101,45 +103,81 @@ class AuditFunction(Construct):
             )
         for statement in statements:
             role.add_to_policy(statement)
-        self._acknowledge_wildcards(role, report_bucket)
+        self.wildcard_policies = [
+            self._wildcard_policy(
+                role,
+                "ReadCloudHsmBackups",
+                ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"],
+                "cloudhsm:DescribeBackups and DescribeClusters support no resource-level "
+                "permissions: their only resource is *.",
+            ),
+            self._wildcard_policy(
+                role,
+                "WriteTraces",
+                ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) support no "
+                "resource-level permissions: their only resource is *.",
+            ),
+        ]
+        if self._settings.member_accounts:
+            member = MemberAccess(self, "MemberAccess", role=role, settings=self._settings)
+            self.wildcard_policies.append(member.policy)
+        if report_bucket is not None:
+            self._acknowledge_bucket_prefixes(role, report_bucket)
         return role
 
     @staticmethod
     def _report_bucket_statements(bucket: s3.IBucket) -> list[iam.PolicyStatement]:
-        """Write reports and history; read them back (the baseline); list the bucket, so
-        that a pointer not written yet reads as 404 NoSuchKey, not 403 AccessDenied."""
+        """Write reports and history; read them back (the baseline); write the delivery
+        markers; list the bucket, so that a pointer not written yet reads as 404 NoSuchKey,
+        not 403 AccessDenied, and a marker's key can be looked up."""
         prefixes = [
             bucket.arn_for_objects(f"{p}/*") for p in (REPORT_KEY_PREFIX, HISTORY_KEY_PREFIX)
         ]
         return [
             iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=prefixes),
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{DELIVERY_KEY_PREFIX}/*")],
+            ),
             iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
         ]
 
-    def _acknowledge_wildcards(self, role: iam.Role, report_bucket: s3.IBucket | None) -> None:
+    @staticmethod
+    def _acknowledge_bucket_prefixes(role: iam.Role, report_bucket: s3.IBucket) -> None:
         acknowledge(
             role,
             "IAM5",
-            "cloudhsm:DescribeBackups and DescribeClusters, and X-Ray's PutTraceSegments and "
-            "PutTelemetryRecords, support no resource-level permissions: their resource is *.",
-            "Resource::*",
+            "s3:GetObject and PutObject under reports/ of the report bucket only: each run "
+            "writes reports/<account>/<date>/<run id>.json and reports/<account>/latest.json.",
+            arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
         )
-        if report_bucket is not None:
-            acknowledge(
-                role,
-                "IAM5",
-                "s3:GetObject and PutObject under reports/ of the report bucket only: each run "
-                "writes reports/<account>/<date>/<run id>.json and reports/<account>/latest.json "
-                "and reads back the baseline report its history points at.",
-                arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
-            )
-            acknowledge(
-                role,
-                "IAM5",
-                "s3:GetObject and PutObject under history/ of the report bucket only: the run "
-                "history, history/<scope key>/baseline.json and last-run.json.",
-                arn_resource(report_bucket, f"/{HISTORY_KEY_PREFIX}/*"),
-            )
+        acknowledge(
+            role,
+            "IAM5",
+            "s3:GetObject and PutObject under history/ of the report bucket only: the run "
+            "history, history/<scope key>/baseline.json and last-run.json.",
+            arn_resource(report_bucket, f"/{HISTORY_KEY_PREFIX}/*"),
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "s3:PutObject under deliveries/ of the report bucket only: one marker per "
+            "invocation (deliveries/<request id>.json) once its digest was published.",
+            arn_resource(report_bucket, f"/{DELIVERY_KEY_PREFIX}/*"),
+        )
+
+    def _wildcard_policy(
+        self, role: iam.Role, name: str, actions: list[str], reason: str
+    ) -> iam.Policy:
+        policy = iam.Policy(
+            self,
+            name,
+            roles=[role],
+            statements=[iam.PolicyStatement(actions=actions, resources=["*"])],
+        )
+        acknowledge(policy, "IAM5", reason, "Resource::*")
+        return policy
 
     def _environment(self, topic: sns.ITopic, report_bucket: s3.IBucket | None) -> dict[str, str]:
         settings = self._settings
@@ -154,8 +192,9 @@ class AuditFunction(Construct):
         }
         if report_bucket is not None:
             env[fn.ENV_REPORT_BUCKET] = report_bucket.bucket_name
-        if settings.member_role_arns:
-            env[fn.ENV_MEMBER_ROLE_ARNS] = ",".join(settings.member_role_arns)
+        if settings.member_accounts:
+            env[fn.ENV_MEMBER_ACCOUNTS_FILE] = MEMBER_ACCOUNTS_FILE_IN_ASSET
+            env[fn.ENV_MEMBER_ROLE_NAME] = settings.member_role_name
         if settings.member_external_id:
             env[fn.ENV_EXTERNAL_ID] = settings.member_external_id
         if settings.max_workers is not None:
@@ -172,23 +211,37 @@ class AuditFunction(Construct):
     def _build_function(
         self, topic: sns.ITopic, report_bucket: s3.IBucket | None
     ) -> lambda_.Function:
+        settings = self._settings
+        self.environment = self._environment(topic, report_bucket)
         layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools", powertools_layer_arn(self._settings.powertools_layer_version)
+            self, "Powertools", powertools_layer_arn(self, settings.powertools_layer_version)
         )
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             "Function",
             description="Audits CloudHSM v2 backups against the policy and emails a digest",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=c.HANDLER,
-            code=function_code(self._settings.policy_file),
+            code=function_code(settings.policy_file, settings.member_accounts),
             layers=[layer],
             role=self.role,
             log_group=self.log_group,
-            environment=self._environment(topic, report_bucket),
+            environment=self.environment,
             timeout=Duration.minutes(c.FUNCTION_TIMEOUT_MINUTES),
             memory_size=c.FUNCTION_MEMORY_MB,
-            reserved_concurrent_executions=c.RESERVED_CONCURRENCY,
-            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=(
+                c.RESERVED_CONCURRENCY if settings.reserved_concurrency else None
+            ),
         )
+        # Active tracing set on the resource itself: `tracing=ACTIVE` would also add the
+        # X-Ray grant to the default policy, where its `*` could not be acknowledged alone.
+        cfn = function.node.default_child
+        assert isinstance(cfn, lambda_.CfnFunction)
+        cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        for policy in self.wildcard_policies:
+            function.node.add_dependency(policy)
+        # CDK adds a DependsOn on the role that its GetAtt already implies: cfn-lint's W3005,
+        # harmless. Ignored on this resource only, so W3005 elsewhere is still reported.
+        cfn.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        return function

@@ -37,7 +37,7 @@ class MemberRoleStack(Stack):
             self,
             "MemberRoleArn",
             value=self.role.role_arn,
-            description="Add this ARN to the audit stack's memberRoleArns",
+            description="Add this account's id to the audit stack's memberAccounts",
         )
 
     def _build_audit_account_parameter(self, settings: Settings) -> CfnParameter:

@@ -3,21 +3,21 @@ function emits: they are imported from `hsm_backup_audit.constants`, never retyp
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from hsm_backup_audit import constants as fn
-
-from . import constants as c
 
 NAMESPACE = fn.METRICS_NAMESPACE_DEFAULT
 SERVICE_DIMENSIONS = {fn.DIMENSION_SERVICE: fn.SERVICE_NAME}
 RUN_PERIOD = Duration.days(1)  # one point per daily run on the dashboard
 ALARM_PERIOD = Duration.hours(1)
+QUEUE_ALARM_PERIOD = Duration.minutes(5)
 MAXIMUM = cw.Stats.MAXIMUM
 SUM = cw.Stats.SUM
 
@@ -45,22 +45,45 @@ def search_by(dimension: str, metric_name: str) -> cw.MathExpression:
 
 
 class Monitoring(Construct):
-    """Dashboard, and four alarms that publish to the digest topic."""
+    """Dashboard, and the alarms that publish to the digest topic (`alarm_arns` are theirs,
+    built from their names so that the topic and key policies can name them)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, function: lambda_.IFunction, topic: sns.ITopic
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        topic: sns.ITopic,
+        dead_letter_queue: sqs.IQueue,
+        missed_run_hours: int | None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._prefix = Stack.of(self).stack_name
+        self.alarm_arns: list[str] = []
         self.alarms = [
             self._build_noncompliant_alarm(),
             self._build_scan_errors_alarm(),
-            self._build_no_run_alarm(),
+            *([self._build_no_run_alarm(missed_run_hours)] if missed_run_hours else []),
             self._build_function_errors_alarm(function),
+            self._build_dead_letter_alarm(dead_letter_queue),
         ]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
         self.dashboard = self._build_dashboard(function)
+
+    def _alarm_name(self, name: str) -> str:
+        """`<stack>-<name>`, with its ARN kept for the topic and key policies."""
+        alarm_name = f"{self._prefix}-{name}"
+        self.alarm_arns.append(
+            Stack.of(self).format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name=alarm_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        )
+        return alarm_name
 
     @property
     def dashboard_url(self) -> str:
@@ -80,7 +103,7 @@ class Monitoring(Construct):
         return cw.Alarm(
             self,
             f"{name}Alarm",
-            alarm_name=f"{self._prefix}-{name}",
+            alarm_name=self._alarm_name(name),
             alarm_description=description,
             metric=metric,
             threshold=0,
@@ -109,14 +132,15 @@ class Monitoring(Construct):
             cw.TreatMissingData.IGNORE,
         )
 
-    def _build_no_run_alarm(self) -> cw.Alarm:
-        hours = c.NO_RUN_HOURS
+    def _build_no_run_alarm(self, hours: int) -> cw.Alarm:
+        """`hours` is the schedule's longest gap between runs plus slack (settings)."""
         return cw.Alarm(
             self,
             "NoRecentRunAlarm",
-            alarm_name=f"{self._prefix}-NoRunIn{hours}Hours",
+            alarm_name=self._alarm_name(f"NoRunIn{hours}Hours"),
             alarm_description=(
-                f"No audit has finished in {hours} hours, so nobody is told about backups. "
+                f"No audit has finished in {hours} hours, longer than the schedule ever "
+                "waits between runs, so nobody is told about backups. "
                 "Check the schedule (EventBridge Scheduler), its dead-letter queue and the "
                 "function's logs and errors, fix the cause, then invoke the function once."
             ),
@@ -135,6 +159,19 @@ class Monitoring(Construct):
             "could not deliver. Its log group has one error line saying which; fix it, "
             "then invoke the function once. Failed runs are kept in the dead-letter queue.",
             function.metric_errors(statistic=SUM, period=ALARM_PERIOD),
+            cw.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _build_dead_letter_alarm(self, queue: sqs.IQueue) -> cw.Alarm:
+        return self._above_zero_alarm(
+            "FailedRunsInDeadLetterQueue",
+            "A scheduled run could not be delivered to the function, or failed after "
+            "Lambda's retries, and was parked in the schedule's dead-letter queue. Read the "
+            "message (its error says why) and the function's logs, fix the cause, invoke the "
+            "function once, then delete the message.",
+            queue.metric_approximate_number_of_messages_visible(
+                statistic=MAXIMUM, period=QUEUE_ALARM_PERIOD
+            ),
             cw.TreatMissingData.NOT_BREACHING,
         )
 

@@ -28,7 +28,8 @@ def member_role_arn_pattern(role_name: str) -> str:
 
 
 class OrganizationAccess(Construct):
-    """Grants `role` exactly the Organizations calls the audit makes, and the member role."""
+    """Grants `role` exactly the Organizations calls the audit makes, and the member role,
+    in a policy of its own: its acknowledgements cover these statements and no other."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, role: iam.IRole, settings: Settings
@@ -36,24 +37,28 @@ class OrganizationAccess(Construct):
         super().__init__(scope, construct_id)
         # With units, only those are read (ListAccountsForParent, then their child units).
         actions = LIST_UNITS if settings.organizational_units else LIST_ACCOUNTS
-        role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=["*"]))
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[member_role_arn_pattern(settings.member_role_name)],
-                conditions=SAME_ORGANIZATION,
-            )
+        self.policy = iam.Policy(
+            self,
+            "ListAccountsAndAssumeMemberRoles",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(actions=actions, resources=["*"]),
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[member_role_arn_pattern(settings.member_role_name)],
+                    conditions=SAME_ORGANIZATION,
+                ),
+            ],
         )
         acknowledge(
-            role,
+            self.policy,
             "IAM5",
             "organizations:ListAccounts has no resource-level permissions; the ForParent calls "
-            "name units by ARNs that hold the organization id, unknown at synth: resource *. "
-            "cloudhsm:Describe* and X-Ray have no resource-level permissions either.",
+            "name units by ARNs that hold the organization id, unknown at synth: resource *.",
             "Resource::*",
         )
         acknowledge(
-            role,
+            self.policy,
             "IAM5",
             "The member role in every account of the organization: one role name, and "
             "aws:ResourceOrgID must equal the caller's aws:PrincipalOrgID (no outside account).",

@@ -6,6 +6,7 @@ stops it with the same line the command line prints (PolicyError).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,11 @@ from hsm_backup_audit.constants import (
 from hsm_backup_audit.engine.policy import PolicyError, load_policy_file
 
 from . import constants as c
+from .schedule_gap import ScheduleGapError, longest_gap_hours
 
 EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate|at)\(.+\)$")
@@ -54,12 +56,15 @@ class Settings:
     report_expiration_days: int
     log_retention_days: int
     max_workers: int | None
-    member_role_arns: tuple[str, ...]
+    member_accounts: tuple[str, ...]
+    member_role_name: str
+    organization_id: str | None
     member_external_id: str | None
     audit_account_id: str | None
     powertools_layer_version: int
+    reserved_concurrency: bool
+    missed_run_alarm_hours: int | None  # None: the schedule has no steady gap to alarm on
     organization: bool = False
-    member_role_name: str = c.MEMBER_ROLE_NAME
     organizational_units: tuple[str, ...] = ()
     # The member-role StackSet: off, or where it deploys and as whom.
     member_role_stack_set: bool = False
@@ -74,7 +79,10 @@ def _raw(node: Node, key: str) -> Any:
 
 
 def _text(node: Node, key: str) -> str:
-    return str(_raw(node, key)).strip()
+    value = _raw(node, key)
+    if isinstance(value, list):  # cdk.json may hold a JSON list
+        return ",".join(str(item) for item in value)
+    return str(value).strip()
 
 
 def _items(node: Node, key: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:
@@ -109,7 +117,7 @@ def _number(node: Node, key: str, low: int, high: int) -> int:
 def _optional(node: Node, key: str, pattern: re.Pattern[str], expected: str) -> str | None:
     text = _text(node, key)
     if text and not pattern.fullmatch(text):
-        raise SettingsError(f"{key}: expected {expected}")  # may be a secret: not echoed
+        raise SettingsError(f"{key}: expected {expected}")  # the value is not echoed
     return text or None
 
 
@@ -139,6 +147,29 @@ def _schedule(node: Node) -> tuple[str, str]:
             f"{c.CTX_SCHEDULE_TIMEZONE}: {zone!r} is not an IANA time zone"
         ) from None
     return schedule, zone
+
+
+def _missed_run_alarm_hours(node: Node, schedule: str) -> int | None:
+    """Given, or the schedule's longest gap plus slack; None when that exceeds what one
+    CloudWatch alarm can evaluate (7 days), or the schedule runs once."""
+    if _text(node, c.CTX_MISSED_RUN_ALARM_HOURS):
+        return _number(node, c.CTX_MISSED_RUN_ALARM_HOURS, 1, c.MISSED_RUN_MAX_HOURS)
+    try:
+        gap = longest_gap_hours(schedule)
+    except ScheduleGapError as exc:
+        raise SettingsError(
+            f"{c.CTX_SCHEDULE}: {exc} (or set {c.CTX_MISSED_RUN_ALARM_HOURS})"
+        ) from None
+    if gap is None:
+        return None
+    hours = math.ceil(gap) + c.MISSED_RUN_SLACK_HOURS
+    return hours if hours <= c.MISSED_RUN_MAX_HOURS else None
+
+
+def _refuse_replaced_keys(node: Node) -> None:
+    for key, replacement in c.CTX_REPLACED.items():
+        if node.try_get_context(key) not in (None, ""):
+            raise SettingsError(f"{key} was replaced by {replacement}: see docs/deploy.md")
 
 
 def _policy_file(node: Node) -> Path:
@@ -211,6 +242,7 @@ def _stack_set(node: Node, units: tuple[str, ...]) -> tuple[bool, tuple[str, ...
 
 def read_settings(node: Node) -> Settings:
     """Every context key checked, with the defaults in infra/constants.py."""
+    _refuse_replaced_keys(node)
     schedule, zone = _schedule(node)
     workers = _text(node, c.CTX_MAX_WORKERS)
     organization = _flag(node, c.CTX_ORGANIZATION)
@@ -218,6 +250,11 @@ def read_settings(node: Node) -> Settings:
     if units and not organization:
         raise SettingsError(f"{c.CTX_ORGANIZATIONAL_UNITS} needs {c.CTX_ORGANIZATION}=true")
     stack_set, targets, call_as = _stack_set(node, units)
+    if organization and _text(node, c.CTX_MEMBER_ACCOUNTS):
+        raise SettingsError(
+            f"{c.CTX_MEMBER_ACCOUNTS} and {c.CTX_ORGANIZATION}=true are two ways to name the "
+            "members: use one (the organization lists its accounts itself)"
+        )
     return Settings(
         notification_emails=_items(
             node, c.CTX_NOTIFICATION_EMAILS, EMAIL_PATTERN, "an email address"
@@ -234,7 +271,13 @@ def read_settings(node: Node) -> Settings:
         ),
         log_retention_days=_log_retention(node),
         max_workers=_number(node, c.CTX_MAX_WORKERS, 1, 256) if workers else None,
-        member_role_arns=_items(node, c.CTX_MEMBER_ROLE_ARNS, ROLE_ARN_PATTERN, "an IAM role ARN"),
+        member_accounts=_items(
+            node, c.CTX_MEMBER_ACCOUNTS, ACCOUNT_PATTERN, "a 12-digit AWS account id"
+        ),
+        member_role_name=_member_role_name(node),
+        organization_id=_optional(
+            node, c.CTX_ORGANIZATION_ID, ORGANIZATION_ID_PATTERN, "an organization id, o-..."
+        ),
         member_external_id=_optional(
             node,
             c.CTX_MEMBER_EXTERNAL_ID,
@@ -245,8 +288,9 @@ def read_settings(node: Node) -> Settings:
             node, c.CTX_AUDIT_ACCOUNT_ID, ACCOUNT_PATTERN, "a 12-digit AWS account id"
         ),
         powertools_layer_version=_number(node, c.CTX_POWERTOOLS_LAYER_VERSION, 1, 10000),
+        reserved_concurrency=_flag(node, c.CTX_RESERVED_CONCURRENCY),
+        missed_run_alarm_hours=_missed_run_alarm_hours(node, schedule),
         organization=organization,
-        member_role_name=_member_role_name(node),
         organizational_units=units,
         member_role_stack_set=stack_set,
         stack_set_targets=targets,

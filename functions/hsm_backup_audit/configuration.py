@@ -3,11 +3,14 @@
 The policy is a JSON file shipped in the deployment package (the CDK stack copies the
 validated policy in as `policy.json` and sets POLICY_FILE): no 4 KB environment limit,
 versioned and deployed with the code, and no extra API call or permission at run time.
+The member accounts ship the same way (MEMBER_ACCOUNTS_FILE, a JSON list of account ids),
+with one role name assumed in each (MEMBER_ROLE_NAME).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +28,7 @@ from .constants import (
     DEFAULT_WEEKLY_DIGEST_DAY,
     ENV_EXTERNAL_ID,
     ENV_MAX_WORKERS,
+    ENV_MEMBER_ACCOUNTS_FILE,
     ENV_MEMBER_ROLE_ARNS,
     ENV_MEMBER_ROLE_NAME,
     ENV_NOTIFY,
@@ -48,11 +52,14 @@ from .observability import logger
 
 ENV_AWS_REGION = "AWS_REGION"
 ENV_TASK_ROOT = "LAMBDA_TASK_ROOT"
-SECRET_KEYS = frozenset({ENV_EXTERNAL_ID})  # never echoed in an error message
+# Not echoed in an error message: an external id is an identifier (it is in the template),
+# but a wrong one is best not repeated in logs the member accounts' owners may not see.
+UNECHOED_KEYS = frozenset({ENV_EXTERNAL_ID})
 
 TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 
 
 class ConfigurationError(ValueError):
@@ -104,6 +111,9 @@ class Environment(BaseModel):
     member_role_arns: Annotated[
         tuple[RoleArn, ...], Field(alias=ENV_MEMBER_ROLE_ARNS), BeforeValidator(_comma_list)
     ] = ()
+    member_accounts_file: Annotated[
+        str | None, Field(alias=ENV_MEMBER_ACCOUNTS_FILE), BeforeValidator(_blank_is_none)
+    ] = None
     external_id: Annotated[
         str | None,
         Field(alias=ENV_EXTERNAL_ID, min_length=2, max_length=1224, pattern=EXTERNAL_ID_PATTERN),
@@ -179,7 +189,7 @@ def _describe(error: ErrorDetails) -> str:
     if error["type"] in {"string_pattern_mismatch", "string_too_short", "string_too_long"}:
         message = f"expected {EXPECTED.get(key, message)}"
     value = error.get("input")
-    if key in SECRET_KEYS or not isinstance(value, str | int):
+    if key in UNECHOED_KEYS or not isinstance(value, str | int):
         return f"{key}: {message}"
     shown = str(value) if len(str(value)) <= 60 else str(value)[:57] + "..."
     return f"{key}: {message} (got {shown!r})"
@@ -208,6 +218,35 @@ def _policy_path(policy_file: str, environ: Mapping[str, str]) -> Path:
     return Path(environ.get(ENV_TASK_ROOT) or os.getcwd()) / path
 
 
+def _member_role_arns(env: Environment, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """MEMBER_ROLE_ARNS, then MEMBER_ROLE_NAME in each account of MEMBER_ACCOUNTS_FILE (in
+    the topic's partition: the function, its topic and the members share one)."""
+    arns = list(env.member_role_arns)
+    if env.member_accounts_file:
+        if not env.member_role_name:
+            raise ConfigurationError(
+                f"{ENV_MEMBER_ROLE_NAME} is required with {ENV_MEMBER_ACCOUNTS_FILE}"
+            )
+        partition = env.topic_arn.split(":")[1]
+        for account in _member_accounts(_policy_path(env.member_accounts_file, environ)):
+            arns.append(f"arn:{partition}:iam::{account}:role/{env.member_role_name}")
+    return tuple(dict.fromkeys(arns))
+
+
+def _member_accounts(path: Path) -> list[str]:
+    try:
+        accounts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{ENV_MEMBER_ACCOUNTS_FILE}: cannot read {path}: {exc}") from None
+    if not isinstance(accounts, list) or not all(
+        isinstance(a, str) and ACCOUNT_PATTERN.fullmatch(a) for a in accounts
+    ):
+        raise ConfigurationError(
+            f"{ENV_MEMBER_ACCOUNTS_FILE}: {path} is not a JSON list of 12-digit account ids"
+        )
+    return accounts
+
+
 def load_configuration(environ: Mapping[str, str]) -> Configuration:
     """Validate the environment and load the policy; ConfigurationError says what is wrong."""
     try:
@@ -220,9 +259,11 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         raise ConfigurationError(
             f"{ENV_NOTIFY}: {NOTIFY_CHANGES} needs {ENV_REPORT_BUCKET} (the run history)"
         )
-    if not env.organization and (env.member_role_name or env.organizational_units):
+    if not env.organization and env.organizational_units:
+        raise ConfigurationError(f"{ENV_ORGANIZATIONAL_UNITS} needs {ENV_ORGANIZATION}=true")
+    if not (env.organization or env.member_accounts_file) and env.member_role_name:
         raise ConfigurationError(
-            f"{ENV_MEMBER_ROLE_NAME} and {ENV_ORGANIZATIONAL_UNITS} need {ENV_ORGANIZATION}=true"
+            f"{ENV_MEMBER_ROLE_NAME} needs {ENV_ORGANIZATION}=true or {ENV_MEMBER_ACCOUNTS_FILE}"
         )
     policy = Policy()
     policy_source = "defaults"
@@ -240,7 +281,7 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         policy_source=policy_source,
         notify=env.notify,
         report_bucket=env.report_bucket,
-        member_role_arns=env.member_role_arns,
+        member_role_arns=_member_role_arns(env, environ),
         external_id=env.external_id,
         max_workers=env.max_workers,
         weekly_digest_day=env.weekly_digest_day,

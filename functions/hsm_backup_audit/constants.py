@@ -126,6 +126,7 @@ ENV_NOTIFY = "NOTIFY"
 ENV_REPORT_BUCKET = "REPORT_BUCKET"
 ENV_MEMBER_ROLE_ARNS = "MEMBER_ROLE_ARNS"
 ENV_EXTERNAL_ID = "EXTERNAL_ID"
+ENV_MEMBER_ACCOUNTS_FILE = "MEMBER_ACCOUNTS_FILE"
 ENV_MAX_WORKERS = "MAX_WORKERS"
 ENV_WEEKLY_DIGEST_DAY = "WEEKLY_DIGEST_DAY"
 ENV_ORGANIZATION = "ORGANIZATION"
@@ -163,6 +164,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 DEFAULT_WEEKLY_DIGEST_DAY: Final = "monday"  # UTC day of the run's time
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
+# ... and the member account ids (a JSON list), so a thousand accounts fit: the function
+# assumes MEMBER_ROLE_NAME in each of them.
+MEMBER_ACCOUNTS_FILE_IN_ASSET = "member-accounts.json"
 # A policy is a few KB (a thousand exemptions is ~150 KB): anything bigger is not a policy.
 MAX_POLICY_BYTES = 1024 * 1024
 # Stop reading this long before the Lambda timeout: room to render the digest and the
@@ -195,3 +199,6 @@ SECURITY_HUB_MAX_WORKERS = 8  # (account, region) imports sent side by side
 # No Security Hub call starts with less than this left of the invocation: the report and
 # the digest (inside TIME_RESERVE_SECONDS) still go out, saying what was not imported.
 SECURITY_HUB_STOP_SECONDS = 30
+# s3://REPORT_BUCKET/deliveries/<request id>.json: written once the digest went out, so a
+# retry of the same invocation (same request id) does not publish it again.
+DELIVERY_KEY_PREFIX = "deliveries"

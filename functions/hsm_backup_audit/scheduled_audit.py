@@ -74,6 +74,7 @@ def _deliver(
     run_id: str,
     publish: bool,
     history: History,
+    request_id: str,
     security_hub: SecurityHubOutcome | None = None,
 ) -> Delivery:
     return deliver(
@@ -82,6 +83,7 @@ def _deliver(
         topic_arn=config.topic_arn,
         report_bucket=config.report_bucket,
         run_id=run_id,
+        request_id=request_id,
         publish=publish,
         baseline_problem=history.problem,
         security_hub=security_hub,
@@ -189,6 +191,7 @@ def summarise(report: Report, delivery: Delivery) -> dict[str, Any]:
         "duration_seconds": round(report.duration_seconds, 3),
         "report": delivery.report_url,
         "published": delivery.published,
+        "published_by_an_earlier_attempt": delivery.published_before,
         "findings_in_digest": delivery.digest.findings_shown if delivery.digest else 0,
         "security_hub": security_hub,
     }
@@ -228,12 +231,17 @@ def finish_run(
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
-    delivery = _deliver(report, config, outbox, run_id, reason is not None, history, security_hub)
+    delivery = _deliver(
+        report, config, outbox, run_id, reason is not None, history, request_id, security_hub
+    )
     if not delivery.failures:  # a retry must compare with the same baseline, and publish
         history_problem = record_history(report, config, outbox, delivery)
         if history_problem:
             delivery.failures.append(history_problem)
     summary = summarise(report, delivery) | {"publish_reason": reason}
+    if delivery.marker_problem:
+        # A retry of this invocation may send the digest once more; nothing is lost.
+        logger.warning("delivery marker", extra={"problem": delivery.marker_problem})
     if delivery.failures:
         logger.error("delivery failed", extra={"summary": summary, "failures": delivery.failures})
         raise DeliveryError("; ".join(delivery.failures))

@@ -1,5 +1,7 @@
-"""`make bench` (python -m tests.bench): issue 2's speed comparison, issue 5's scale
-figures and issue 11's changes and digest, in one run (or one section with --section).
+"""`make bench` (python -m tests.bench): the scan's overhead over a bare paginator; its
+speed, call count and memory across many accounts and regions; and the cost of working
+out what changed between two runs and rendering the digest. All in one run, or only the
+last with --section changes.
 Prints PASS/FAIL per target; exits 1 if a target is missed."""
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def request(url: str, now: datetime, regions: Sequence[str], **fields: object) -
 
 
 def speed(backups: int, rounds: int, now: datetime) -> list[Target]:
-    say(f"== Issue 2: scan vs bare boto3 paginator, {backups:,} backups, moto server, no latency")
+    say(f"== Overhead: scan vs bare boto3 paginator, {backups:,} backups, moto server, no latency")
     region = ("us-east-1",)
     with ServerProcess([Listing(CALLER, region[0], backups)], now) as server:
         server.reset()
@@ -88,9 +90,9 @@ def speed(backups: int, rounds: int, now: datetime) -> list[Target]:
     say(f"  scan (same listings, judged)       : {fmt(scan_times)}  best {min(scan_times):.2f} s")
     say(f"  scanned {report.backups_scanned:,} backups, {report.status}; ratio {ratio:.2f}x")
     return [
-        Target("issue 2: scan <= 1.15x bare paginator", ratio <= 1.15, f"{ratio:.2f}x"),
+        Target("overhead: scan <= 1.15x bare paginator", ratio <= 1.15, f"{ratio:.2f}x"),
         Target(
-            "issue 2: every backup counted",
+            "overhead: every backup counted",
             report.backups_scanned == backups and not report.errors,
             f"{report.backups_scanned:,}/{backups:,}",
         ),
@@ -134,7 +136,8 @@ def scale(latency: float, rounds: int, now: datetime) -> tuple[list[Target], dic
     page_floor = backup_page_floor(ESTATE)
     say()
     say(
-        f"== Issue 5: {total:,} backups, {len(accounts)} accounts x {len(REGIONS)} regions "
+        f"== Many accounts and regions: {total:,} backups, {len(accounts)} accounts x "
+        f"{len(REGIONS)} regions "
         f"= {len(ESTATE) * 3} listings, {latency * 1000:.0f} ms per call, "
         f"moto in its own process"
     )
@@ -191,18 +194,18 @@ def scale(latency: float, rounds: int, now: datetime) -> tuple[list[Target], dic
     }
     return [
         Target(
-            "issue 5: wall <= 1.2x floor + start-up",
+            "scale: wall <= 1.2x floor + start-up",
             wall <= 1.2 * floor + startup,
             f"{wall:.2f} s <= {1.2 * floor + startup:.2f} s",
         ),
         Target(
-            "issue 5: DescribeBackups calls == page floor",
+            "scale: DescribeBackups calls == page floor",
             backups_calls == page_floor,
             f"{backups_calls} == {page_floor}",
         ),
-        Target("issue 5: MaxResults 50/25 on every call", not too_big, f"{len(too_big)} off"),
+        Target("scale: MaxResults 50/25 on every call", not too_big, f"{len(too_big)} off"),
         Target(
-            "issue 5: every backup counted, complete",
+            "scale: every backup counted, complete",
             report.backups_scanned == total and not report.errors and seen == 2 * total,
             f"{report.backups_scanned:,}/{total:,}",
         ),
@@ -256,7 +259,7 @@ def memory_targets() -> list[Target]:
     )
     return [
         Target(
-            "issue 5: peak(100k) - peak(1k) <= 20 MB",
+            "memory: peak(100k) - peak(1k) <= 20 MB",
             growth <= 20 * 10**6,
             f"{growth / 10**6:.1f} MB",
         )
@@ -309,7 +312,7 @@ def one_lambda(figures: dict[str, float]) -> None:
 
 
 def changes_targets() -> list[Target]:
-    say("== Issue 11: changes between two runs and the digest (pure engine, this machine)")
+    say("== What changed between two runs, and the digest (pure engine, this machine)")
     figures = changes.measure()
     for name, _, detail in figures:
         say(f"  {name}: {detail}")
@@ -319,19 +322,26 @@ def changes_targets() -> list[Target]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call (0.1)")
-    parser.add_argument("--backups", type=int, default=10_000, help="issue 2's fleet (10,000)")
+    parser.add_argument(
+        "--backups", type=int, default=10_000, help="backups in the overhead comparison (10,000)"
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds of each timed scan, best kept (3)"
     )
     parser.add_argument(
-        "--scale-rounds", type=int, default=5, help="rounds of issue 5's scan, best kept (5)"
+        "--scale-rounds",
+        type=int,
+        default=5,
+        help="rounds of the many-accounts scan, best kept (5)",
     )
-    parser.add_argument("--skip-speed", action="store_true", help="leave out issue 2's part")
+    parser.add_argument(
+        "--skip-speed", action="store_true", help="leave out the overhead comparison"
+    )
     parser.add_argument(
         "--section",
         choices=["all", "changes"],
         default="all",
-        help="run every section (all), or only issue 11's changes and digest (changes)",
+        help="run every section (all), or only what changed and the digest (changes)",
     )
     args = parser.parse_args(argv)
     isolate_from_real_aws()

@@ -1,4 +1,4 @@
-"""Issue 11's figures: the changes between two runs of 100,000 findings each and the digest
+"""What-changed figures: the changes between two runs of 100,000 findings each and the digest
 of that run, timed (best of 3) and measured (tracemalloc peak); the digest of a
 30,000-finding run, grouped, in bytes.
 

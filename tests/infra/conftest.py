@@ -1,8 +1,9 @@
 """Synthesized templates, built once per session: synth is the slow part.
 
 `default` is cdk.json's context plus two email addresses (the report bucket is on by
-default); `full` turns every option on (every region, member accounts, an external id,
-another schedule, another weekly digest day); `without_bucket` turns the report bucket off.
+default); `full` turns every option on (every region, 1,000 member accounts in an
+organization, an external id, reserved concurrency, another schedule, another weekly
+digest day); `without_bucket` turns the report bucket off.
 """
 
 from __future__ import annotations
@@ -20,17 +21,17 @@ from infra.app import create_app
 from infra.constants import AUDIT_STACK_NAME, MEMBER_ROLE_STACK_NAME, ROOT
 
 EMAILS = ("ops@example.com", "security@example.com")
-MEMBER_ROLE_ARNS = (
-    "arn:aws:iam::111111111111:role/hsm-backup-audit-member",
-    "arn:aws:iam::222222222222:role/hsm-backup-audit-member",
-)
+MEMBER_ACCOUNTS = tuple(str(100_000_000_000 + n) for n in range(1_000))
+ORGANIZATION_ID = "o-a1b2c3d4e5"
 AUDIT_ACCOUNT = "999999999999"
 EXTERNAL_ID = "hsm-audit-7f3a"
 FULL_CONTEXT: dict[str, Any] = {
     "reportBucket": "true",
     "reportExpirationDays": "400",
     "regions": "all",
-    "memberRoleArns": ",".join(MEMBER_ROLE_ARNS),
+    "memberAccounts": ",".join(MEMBER_ACCOUNTS),
+    "organizationId": ORGANIZATION_ID,
+    "reservedConcurrency": "true",
     "memberExternalId": EXTERNAL_ID,
     "auditAccountId": AUDIT_ACCOUNT,
     "schedule": "cron(30 6 ? * MON-FRI *)",
@@ -99,7 +100,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         tmp_path_factory.mktemp("hub"),
         securityHub="true",
         regions=",".join(HUB_REGIONS),
-        memberRoleArns=",".join(MEMBER_ROLE_ARNS),
+        memberAccounts=",".join(MEMBER_ACCOUNTS[:2]),
         auditAccountId=AUDIT_ACCOUNT,
     )
 

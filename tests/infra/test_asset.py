@@ -15,11 +15,12 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from hsm_backup_audit.constants import POLICY_FILE_IN_ASSET
+from hsm_backup_audit.configuration import load_configuration
+from hsm_backup_audit.constants import MEMBER_ACCOUNTS_FILE_IN_ASSET, POLICY_FILE_IN_ASSET
 from hsm_backup_audit.engine.policy import load_policy_file
 from infra.constants import AUDIT_STACK_NAME, FUNCTIONS_DIR, PACKAGE_NAME, ROOT
 
-from .conftest import Synth
+from .conftest import MEMBER_ACCOUNTS, Synth
 
 LAMBDA_RUNTIME = ("boto3",)  # and its dependencies: botocore, s3transfer, urllib3...
 POWERTOOLS_LAYER = ("aws-lambda-powertools", "pydantic", "aws-xray-sdk")
@@ -53,6 +54,32 @@ def test_asset_holds_the_package_and_the_policy_and_nothing_else(default: Synth)
     }
     assert all(p.suffix in {".py", ".json", ".typed"} for p in shipped)
     assert load_policy_file(asset / POLICY_FILE_IN_ASSET) == load_policy_file(ROOT / "policy.json")
+
+
+def test_member_accounts_ship_in_the_asset_and_the_function_reads_them(full: Synth) -> None:
+    # Given the full synth (1,000 member accounts): the list is a file in the asset
+    asset = asset_dir(full)
+    shipped = json.loads((asset / MEMBER_ACCOUNTS_FILE_IN_ASSET).read_text())
+    assert shipped == list(MEMBER_ACCOUNTS)
+    # When the function reads the environment the stack gave it, from the asset's folder
+    (function,) = [
+        r
+        for r in full.template_json(AUDIT_STACK_NAME)["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    env = {
+        k: v
+        for k, v in function["Properties"]["Environment"]["Variables"].items()
+        if isinstance(v, str)
+    }
+    env |= {"TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:t", "LAMBDA_TASK_ROOT": str(asset)}
+    config = load_configuration(env)
+    # Then it assumes the member role in each of the 1,000 accounts
+    assert len(config.member_role_arns) == 1_000
+    assert (
+        config.member_role_arns[0]
+        == f"arn:aws:iam::{MEMBER_ACCOUNTS[0]}:role/hsm-backup-audit-member"
+    )
 
 
 def _closure(names: tuple[str, ...]) -> list[Distribution]:

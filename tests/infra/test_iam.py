@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Template
 
-from infra.constants import AUDIT_FUNCTION_ROLE_NAME
+from infra.constants import AUDIT_FUNCTION_ROLE_NAME, MEMBER_ROLE_NAME
 
-from .conftest import MEMBER_ROLE_ARNS, Synth
+from .conftest import ORGANIZATION_ID, Synth, synthesize
 
 Statement = tuple[tuple[str, ...], str]
 
@@ -98,11 +99,13 @@ def _base_grants(ids: dict[str, str]) -> set[Statement]:
 
 
 def _bucket_grants(ids: dict[str, str]) -> set[Statement]:
-    """Reports and the run history written and read back; the bucket listed, so that a
-    history pointer not written yet reads as 404, not 403."""
+    """Reports and the run history written and read back; delivery markers written; the
+    bucket listed, so that a history pointer not written yet reads as 404, not 403, and a
+    marker's key can be looked up."""
     return {
         (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/reports/*"),
         (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/history/*"),
+        (("s3:PutObject",), f"{ids['bucket']}.Arn/deliveries/*"),
         (("s3:ListBucket",), f"{ids['bucket']}.Arn"),
     }
 
@@ -113,6 +116,9 @@ def test_function_role_grants_exactly_what_the_function_calls(default: Synth) ->
     assert granted(default.audit, _function_role(default)) == expected
 
 
+MEMBER_ROLES = f"arn:AWS::Partition.Ref:iam::*:role/{MEMBER_ROLE_NAME}"
+
+
 def test_without_the_report_bucket_no_s3_grant(without_bucket: Synth) -> None:
     ids = _ids(without_bucket)
     assert granted(without_bucket.audit, _function_role(without_bucket)) == _base_grants(ids)
@@ -120,14 +126,30 @@ def test_without_the_report_bucket_no_s3_grant(without_bucket: Synth) -> None:
 
 def test_function_role_with_member_accounts(full: Synth) -> None:
     ids = _ids(full)
-    expected = (
-        _base_grants(ids)
-        | _bucket_grants(ids)
-        | {
-            *((("sts:AssumeRole",), arn) for arn in MEMBER_ROLE_ARNS),
-        }
-    )
+    expected = _base_grants(ids) | _bucket_grants(ids) | {(("sts:AssumeRole",), MEMBER_ROLES)}
     assert granted(full.audit, _function_role(full)) == expected
+
+
+def _assume_role_condition(synth: Synth) -> Any:
+    (statement,) = [
+        s
+        for s in statements_of(synth.audit, _function_role(synth))
+        if s["Action"] == "sts:AssumeRole"
+    ]
+    return statement["Condition"]
+
+
+def test_member_roles_are_one_name_in_the_organizations_accounts(full: Synth) -> None:
+    # 1,000 accounts: one grant whose size does not grow with them
+    assert _assume_role_condition(full) == {"StringEquals": {"aws:ResourceOrgID": ORGANIZATION_ID}}
+
+
+def test_without_an_organization_the_grant_lists_the_member_accounts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    accounts = ["111111111111", "222222222222"]
+    synth = synthesize(tmp_path_factory.mktemp("accounts"), memberAccounts=",".join(accounts))
+    assert _assume_role_condition(synth) == {"StringEquals": {"aws:ResourceAccount": accounts}}
 
 
 def test_scheduler_role_may_only_invoke_the_function_and_park_failures(default: Synth) -> None:
@@ -143,9 +165,9 @@ def test_scheduler_role_may_only_invoke_the_function_and_park_failures(default: 
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     }
+    # The unqualified function only (the schedule invokes no version): no `ARN:*`
     assert granted(default.audit, role_id) == {
         (("lambda:InvokeFunction",), f"{ids['function']}.Arn"),
-        (("lambda:InvokeFunction",), f"{ids['function']}.Arn:*"),
         (("sqs:SendMessage",), f"{ids['dlq']}.Arn"),
     }
 

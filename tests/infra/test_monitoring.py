@@ -8,9 +8,8 @@ import pytest
 from aws_cdk.assertions import Match
 
 from hsm_backup_audit import constants as fn
-from infra.constants import NO_RUN_HOURS
 
-from .conftest import Synth
+from .conftest import Synth, synthesize
 from .dashboard import dashboard_body, widget_metrics, widget_titled
 
 SERVICE = [{"Name": fn.DIMENSION_SERVICE, "Value": fn.SERVICE_NAME}]
@@ -29,14 +28,7 @@ def _alarm(synth: Synth, metric_name: str) -> dict[str, Any]:
     [
         (fn.METRIC_NONCOMPLIANT_BACKUPS, "Maximum", "GreaterThanThreshold", 0, 1, "ignore"),
         (fn.METRIC_SCAN_ERRORS, "Sum", "GreaterThanThreshold", 0, 1, "ignore"),
-        (
-            fn.METRIC_BACKUPS_SCANNED,
-            "SampleCount",
-            "LessThanThreshold",
-            1,
-            NO_RUN_HOURS,
-            "breaching",
-        ),
+        (fn.METRIC_BACKUPS_SCANNED, "SampleCount", "LessThanThreshold", 1, 26, "breaching"),
     ],
 )
 def test_alarm(
@@ -62,11 +54,37 @@ def test_alarm(
     assert len(alarm["AlarmDescription"]) > 80  # says what to do
 
 
-def test_no_run_alarm_fires_after_26_hours_without_a_run(default: Synth) -> None:
+def test_no_run_alarm_fires_after_a_daily_schedules_gap_plus_slack(default: Synth) -> None:
+    # cdk.json's schedule runs daily: 24 hours between runs, plus 2 hours of slack
     alarm = _alarm(default, fn.METRIC_BACKUPS_SCANNED)
-    assert NO_RUN_HOURS == 26
     assert alarm["Period"] * alarm["EvaluationPeriods"] == 26 * 3600
     assert "schedule" in alarm["AlarmDescription"]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "window_hours"),
+    [
+        ("rate(1 hour)", 3),  # hourly: noticed within three hours
+        ("cron(30 6 ? * MON-FRI *)", 74),  # weekdays: quiet over the weekend
+        ("cron(0 9 ? * MON *)", None),  # weekly: over CloudWatch's 7-day window, no alarm
+        ("rate(7 days)", None),
+    ],
+)
+def test_missed_run_window_follows_the_schedule(
+    schedule: str, window_hours: int | None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Given a schedule (a weekly one must not sit in ALARM six days of seven)
+    synth = synthesize(tmp_path_factory.mktemp("schedule"), schedule=schedule)
+    alarms = synth.audit.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": fn.METRIC_BACKUPS_SCANNED}}
+    )
+    if window_hours is None:
+        assert alarms == {}
+        return
+    ((_, alarm),) = alarms.items()
+    properties = alarm["Properties"]
+    assert properties["Period"] * properties["EvaluationPeriods"] == window_hours * 3600
+    assert properties["Period"] * properties["EvaluationPeriods"] <= 7 * 24 * 3600
 
 
 def test_function_errors_alarm(default: Synth) -> None:
@@ -81,8 +99,25 @@ def test_function_errors_alarm(default: Synth) -> None:
     assert alarm["AlarmActions"] == [{"Ref": topic_id}]
 
 
-def test_four_alarms(default: Synth) -> None:
-    default.audit.resource_count_is("AWS::CloudWatch::Alarm", 4)
+def test_five_alarms(default: Synth) -> None:
+    default.audit.resource_count_is("AWS::CloudWatch::Alarm", 5)
+
+
+def test_dead_letter_queue_depth_alarm(default: Synth) -> None:
+    # A failed schedule delivery, or a run that failed after Lambda's retries, is seen at once
+    (topic_id,) = default.audit.find_resources("AWS::SNS::Topic")
+    (queue_id,) = default.audit.find_resources("AWS::SQS::Queue")
+    alarm = _alarm(default, "ApproximateNumberOfMessagesVisible")
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}
+    ]
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("Maximum", 0)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["EvaluationPeriods"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+    assert "dead-letter queue" in alarm["AlarmDescription"]
 
 
 def test_findings_by_rule_has_one_line_per_rule(default: Synth) -> None:
@@ -107,7 +142,7 @@ def test_dashboard_shows_the_function_errors_and_invocations(default: Synth) -> 
 
 def test_dashboard_lists_the_alarms(default: Synth) -> None:
     widget = widget_titled(default.audit, "Alarms")
-    assert len(widget["properties"]["alarms"]) == 4
+    assert len(widget["properties"]["alarms"]) == 5
 
 
 def test_dashboard_widgets_fit_the_grid(default: Synth) -> None:

@@ -4,13 +4,26 @@ acknowledgement is one we meant, with its reason."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from .conftest import Synth
+import pytest
+from aws_cdk import aws_iam as iam
+
+from infra.app import create_app
+from infra.constants import AUDIT_STACK_NAME
+
+from .conftest import EMAILS, Synth, cdk_json_context
 
 EXPECTED_FULL = {
-    ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource"),
+    # Resource::* only on the two policies that hold nothing else
+    ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAudit/Audit/ReadCloudHsmBackups/Resource"),
+    ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAudit/Audit/WriteTraces/Resource"),
     ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAuditMemberRole/MemberRole/Resource"),
+    (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/hsm-backup-audit-member]",
+        "HsmBackupAudit/Audit/MemberAccess/AssumeMemberRoles/Resource",
+    ),
     (
         "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/reports/*]",
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
@@ -20,8 +33,8 @@ EXPECTED_FULL = {
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),
     (
-        "AwsSolutions-IAM5[Resource::<AuditFunctionD052CD6C.Arn>:*]",
-        "HsmBackupAudit/Schedule/Role/DefaultPolicy/Resource",
+        "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/deliveries/*]",
+        "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),
     ("AwsSolutions-SQS3", "HsmBackupAudit/Schedule/DeadLetterQueue/Resource"),
     ("AwsSolutions-S1", "HsmBackupAudit/Reports/Bucket/Resource"),
@@ -56,3 +69,15 @@ def test_only_the_intended_findings_are_acknowledged_each_with_a_reason(full: Sy
     report = _report(full)
     assert _acknowledged(report) == EXPECTED_FULL
     assert all(len(found["reason"]) > 40 for found in report["suppressedViolations"])
+
+
+def test_a_new_wildcard_on_the_function_role_fails_the_synth(tmp_path: Path) -> None:
+    # Given the app, and one more `Resource: *` statement on the function's role
+    app = create_app({**cdk_json_context(), "notificationEmails": EMAILS[0]}, str(tmp_path))
+    audit = app.node.find_child(AUDIT_STACK_NAME)
+    role = audit.node.find_child("Audit").node.find_child("Role")
+    assert isinstance(role, iam.Role)
+    role.add_to_policy(iam.PolicyStatement(actions=["ec2:DescribeInstances"], resources=["*"]))
+    # When it is synthesized, then cdk-nag refuses it: no acknowledgement covers it
+    with pytest.raises(Exception, match="AwsSolutions-IAM5"):
+        app.synth()

@@ -16,27 +16,6 @@ def test_topic_is_encrypted_with_a_rotating_customer_managed_key(default: Synth)
     )
 
 
-def test_key_policy_lets_cloudwatch_alarms_publish(default: Synth) -> None:
-    default.audit.has_resource_properties(
-        "AWS::KMS::Key",
-        {
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [
-                        {
-                            "Sid": "AllowCloudWatchAlarmsToPublish",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                            "Resource": "*",
-                        }
-                    ]
-                )
-            }
-        },
-    )
-
-
 def test_topic_refuses_requests_without_tls(default: Synth) -> None:
     default.audit.has_resource_properties(
         "AWS::SNS::TopicPolicy",

@@ -177,23 +177,30 @@ def test_cdk_nag_passes_with_two_reasoned_acknowledgements(units: Synth) -> None
         "pluginReports"
     ]
     assert plugin["conclusion"] == "success"
-    function_policy = "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource"
+    # Both acknowledgements sit on the organization's own policy, nowhere wider
+    org_policy = "HsmBackupAudit/Organization/ListAccountsAndAssumeMemberRoles/Resource"
     acknowledged = {
         (found["ruleName"], construct["constructPath"]): found["reason"]
         for found in plugin["suppressedViolations"]
         for construct in found["violatingConstructs"]
     }
-    wildcard = acknowledged[("AwsSolutions-IAM5[Resource::*]", function_policy)]
+    wildcard = acknowledged[("AwsSolutions-IAM5[Resource::*]", org_policy)]
     assert "organizations:ListAccounts" in wildcard
     member_roles = f"AwsSolutions-IAM5[Resource::{_member_role_arn(ROLE_NAME)}]"
-    assert "aws:ResourceOrgID" in acknowledged[(member_roles, function_policy)]
+    assert "aws:ResourceOrgID" in acknowledged[(member_roles, org_policy)]
     assert {path for _, path in acknowledged} <= {
-        function_policy,
-        "HsmBackupAudit/Schedule/Role/DefaultPolicy/Resource",
+        org_policy,
+        "HsmBackupAudit/Audit/ReadCloudHsmBackups/Resource",
+        "HsmBackupAudit/Audit/WriteTraces/Resource",
         "HsmBackupAudit/Schedule/DeadLetterQueue/Resource",
         "HsmBackupAuditMemberRole/MemberRole/Resource",
         "HsmBackupAudit/Reports/Bucket/Resource",  # S1: the report bucket is on by default
+        "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",  # its prefixes, never Resource::*
     }
+    assert (
+        "AwsSolutions-IAM5[Resource::*]",
+        "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
+    ) not in acknowledged
 
 
 @pytest.mark.parametrize(

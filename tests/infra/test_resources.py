@@ -21,13 +21,14 @@ def test_audit_stack_resources(default: Synth) -> None:
         "AWS::SNS::Subscription": 2,
         "AWS::Logs::LogGroup": 1,
         "AWS::IAM::Role": 2,
-        "AWS::IAM::Policy": 2,
+        # the roles' default policies; the function's two `Resource: *` statements alone
+        "AWS::IAM::Policy": 4,
         "AWS::Lambda::Function": 1,
         "AWS::Lambda::EventInvokeConfig": 1,
         "AWS::SQS::Queue": 1,
         "AWS::SQS::QueuePolicy": 1,
         "AWS::Scheduler::Schedule": 1,
-        "AWS::CloudWatch::Alarm": 4,
+        "AWS::CloudWatch::Alarm": 5,
         "AWS::CloudWatch::Dashboard": 1,
         "AWS::S3::Bucket": 1,
         "AWS::S3::BucketPolicy": 1,
@@ -37,6 +38,11 @@ def test_audit_stack_resources(default: Synth) -> None:
 def test_report_bucket_adds_a_bucket_and_its_policy(default: Synth, without_bucket: Synth) -> None:
     added = _counts(default.audit.to_json()) - _counts(without_bucket.audit.to_json())
     assert added == {"AWS::S3::Bucket": 1, "AWS::S3::BucketPolicy": 1}
+
+
+def test_member_accounts_add_their_grant(default: Synth, full: Synth) -> None:
+    added = _counts(full.audit.to_json()) - _counts(default.audit.to_json())
+    assert added == {"AWS::IAM::Policy": 1}
 
 
 def test_nothing_needs_docker_or_a_custom_resource(default: Synth, full: Synth) -> None:

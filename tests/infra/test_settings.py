@@ -89,7 +89,12 @@ def test_synth_of_an_invalid_policy_prints_one_line_and_exits_2(
         ("reportBucket", "yes", "expected true or false"),
         ("reportExpirationDays", "30", "expected 91 to 36500"),
         ("logRetentionDays", "100", "expected one of 1, 3, 5"),
-        ("memberRoleArns", "arn:aws:iam::1:role/x", "is not an IAM role ARN"),
+        ("memberAccounts", "111111111111,1234", "'1234' is not a 12-digit AWS account id"),
+        ("memberRoleName", "a role", "'a role' is not an IAM role name"),
+        ("organizationId", "org-1", "expected an organization id"),
+        ("reservedConcurrency", "1", "expected true or false"),
+        ("missedRunAlarmHours", "200", "expected 1 to 168"),
+        ("schedule", "cron(0 25 * * ? *)", "'25' is not in 0-23"),
         ("memberExternalId", "x", "expected 2 to 1224 characters"),
         ("auditAccountId", "12345", "a 12-digit AWS account id"),
         ("notify", "sometimes", "expected always, findings, changes"),
@@ -110,6 +115,24 @@ def test_external_id_is_never_echoed() -> None:
     with pytest.raises(SettingsError) as raised:
         create_app({**cdk_json_context(), "memberExternalId": "secret value!"})
     assert "secret" not in str(raised.value)
+
+
+def test_member_role_arns_were_replaced_and_say_by_what() -> None:
+    # A cdk.json from before keeps its member list: refused, never silently dropped
+    with pytest.raises(SettingsError) as raised:
+        create_app({**cdk_json_context(), "memberRoleArns": "arn:aws:iam::1:role/x"})
+    assert str(raised.value) == (
+        "memberRoleArns was replaced by memberAccounts (account ids) and memberRoleName: "
+        "see docs/deploy.md"
+    )
+
+
+def test_member_accounts_and_an_organization_are_alternatives() -> None:
+    context = {**cdk_json_context(), "memberAccounts": "111111111111", "organization": "true"}
+    with pytest.raises(SettingsError) as raised:
+        create_app(context)
+    assert str(raised.value).startswith("memberAccounts and organization=true are two ways")
+    assert "\n" not in str(raised.value)
 
 
 def test_notify_changes_needs_the_report_bucket() -> None:

@@ -68,6 +68,7 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, inbox: Inbox, bucket: str) -> di
         "POLICY_FILE",
         "NOTIFY",
         "MEMBER_ROLE_ARNS",
+        "MEMBER_ACCOUNTS_FILE",
         "EXTERNAL_ID",
         "MAX_WORKERS",
         "ORGANIZATION",

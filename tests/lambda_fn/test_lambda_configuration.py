@@ -153,3 +153,50 @@ def test_no_region_at_all_is_refused() -> None:
     # Then it says which variables to set
     assert "REGIONS" in str(raised.value)
     assert "AWS_REGION" in str(raised.value)
+
+
+def test_member_accounts_ship_as_a_file_with_one_role_name(tmp_path: Path) -> None:
+    # Given the asset's member-accounts.json (as the stack ships it) and the role name,
+    # in the GovCloud partition (taken from the topic's ARN)
+    (tmp_path / "member-accounts.json").write_text('["111111111111", "222222222222"]\n')
+    env = {
+        "TOPIC_ARN": "arn:aws-us-gov:sns:us-gov-west-1:123456789012:audit",
+        "REGIONS": "us-gov-west-1",
+        "LAMBDA_TASK_ROOT": str(tmp_path),
+        "MEMBER_ACCOUNTS_FILE": "member-accounts.json",
+        "MEMBER_ROLE_NAME": "hsm-backup-audit-member",
+        "MEMBER_ROLE_ARNS": "arn:aws-us-gov:iam::333333333333:role/other",
+    }
+    # When loaded
+    config = load_configuration(env)
+    # Then the role name is assumed in each listed account, after the ARNs given directly
+    assert config.member_role_arns == (
+        "arn:aws-us-gov:iam::333333333333:role/other",
+        "arn:aws-us-gov:iam::111111111111:role/hsm-backup-audit-member",
+        "arn:aws-us-gov:iam::222222222222:role/hsm-backup-audit-member",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "role_name", "expected"),
+    [
+        ('["1234"]', "audit", "is not a JSON list of 12-digit account ids"),
+        ("{not json", "audit", "MEMBER_ACCOUNTS_FILE: cannot read"),
+        ('["111111111111"]', "", "MEMBER_ROLE_NAME is required with MEMBER_ACCOUNTS_FILE"),
+        ('["111111111111"]', "a role", "MEMBER_ROLE_NAME: expected an IAM role name"),
+    ],
+)
+def test_a_bad_member_list_is_one_line(
+    tmp_path: Path, content: str, role_name: str, expected: str
+) -> None:
+    (tmp_path / "members.json").write_text(content)
+    env = {
+        "TOPIC_ARN": TOPIC,
+        "REGIONS": "us-east-1",
+        "MEMBER_ACCOUNTS_FILE": str(tmp_path / "members.json"),
+        "MEMBER_ROLE_NAME": role_name,
+    }
+    with pytest.raises(ConfigurationError) as raised:
+        load_configuration(env)
+    assert expected in str(raised.value)
+    assert "\n" not in str(raised.value)

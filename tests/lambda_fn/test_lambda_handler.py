@@ -78,9 +78,11 @@ def test_a_compliant_fleet_sends_an_all_clear_stores_the_report_and_emits_zeros(
     assert summary["report"] == f"s3://{lambda_env['REPORT_BUCKET']}/{dated}"
     s3 = boto3.client("s3")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=lambda_env["REPORT_BUCKET"])["Contents"]}
+    # the report, the account's latest, and this invocation's delivery marker (and history)
     assert keys - {k for k in keys if k.startswith("history/")} == {
         dated,
         "reports/123456789012/latest.json",
+        f"deliveries/{context.aws_request_id}.json",
     }
     document = json.loads(
         s3.get_object(Bucket=lambda_env["REPORT_BUCKET"], Key=dated)["Body"].read()

@@ -58,10 +58,10 @@ def test_the_member_role_name_defaults_to_the_member_role_stacks() -> None:
             {"ORGANIZATION": "true", "ORGANIZATIONAL_UNITS": f"{UNIT},r-ab12"},
             "ORGANIZATIONAL_UNITS: expected comma-separated organizational unit ids",
         ),
-        ({"ORGANIZATIONAL_UNITS": UNIT}, "MEMBER_ROLE_NAME and ORGANIZATIONAL_UNITS need"),
+        ({"ORGANIZATIONAL_UNITS": UNIT}, "ORGANIZATIONAL_UNITS needs ORGANIZATION=true"),
         (
             {"ORGANIZATION": "false", "MEMBER_ROLE_NAME": "x"},
-            "MEMBER_ROLE_NAME and ORGANIZATIONAL_UNITS need ORGANIZATION=true",
+            "MEMBER_ROLE_NAME needs ORGANIZATION=true or MEMBER_ACCOUNTS_FILE",
         ),
     ],
 )

@@ -1,0 +1,339 @@
+"""Merging partial reports into one report: the report one scan of every account would give.
+
+Pure: documents in (already parsed JSON), a Report and its PartialInfo out.
+- A cell (account, region) read by several partials is taken from the first that has it.
+- A backup seen only as shared in one partial and as owned in another is the owner's:
+  the shared view, its count and its findings are dropped. Seen only as shared by
+  several partials, the first view is kept.
+- An account the plan asked for that no partial covers is an error entry (INCOMPLETE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..constants import SCHEMA_VERSION, Rule, Severity, Status
+from .audit import Report, Scope
+from .model import Finding, ScanError, as_utc
+from .partial import (
+    GLOBAL,
+    PARTIAL_KEY,
+    PARTIAL_VERSION,
+    Cell,
+    CellData,
+    Identity,
+    PartialInfo,
+    SharedView,
+)
+
+NO_PARTIAL_OPERATION = "AuditBatch"
+NO_PARTIAL_CODE = "NoPartialReport"
+NO_PARTIAL_MESSAGE = (
+    "the batch that audits this account failed, timed out or never ran: no partial report"
+)
+
+
+class MergeError(ValueError):
+    """Input that cannot be merged. The message is one line naming the file."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Finding(_Model):
+    rule: Rule
+    severity: Literal["INFO", "LOW", "MEDIUM", "HIGH"]
+    account_id: str
+    region: str
+    cluster_id: str
+    backup_id: str | None
+    shared: bool
+    message: str
+    remediation: str
+    tags: dict[str, str]
+
+
+class _Error(_Model):
+    account_id: str
+    region: str
+    operation: str
+    code: str
+    message: str
+
+
+class _Scope(_Model):
+    regions: list[str]
+    account_id: str
+    accounts: list[str]
+    include_shared: bool
+    policy_source: str
+
+
+class _Cell(_Model):
+    account_id: str
+    region: str
+    backups_scanned: Annotated[int, Field(ge=0)]
+    owned: list[Annotated[list[str], Field(min_length=1, max_length=2)]]
+
+
+class _SharedView(_Model):
+    account_id: str
+    region: str
+    backup: Annotated[list[str], Field(min_length=1, max_length=2)]
+    findings: list[Annotated[int, Field(ge=0)]]
+
+
+class _Partial(_Model):
+    version: Literal[1]
+    policy_sha256: str
+    accounts: list[str]
+    cells: list[_Cell]
+    shared_only: list[_SharedView]
+
+
+class _Document(_Model):
+    schema_version: Literal[1]
+    status: Status
+    generated_at: str
+    scope: _Scope
+    findings: list[_Finding]
+    errors: list[_Error]
+    partial: _Partial
+
+
+@dataclass
+class Partial:
+    """One partial report, read back."""
+
+    source: str
+    generated_at: datetime
+    scope: Scope
+    findings: list[Finding]
+    errors: list[ScanError]
+    duration_seconds: float
+    info: PartialInfo
+
+
+def read_partial(document: Any, source: str) -> Partial:
+    """Check one parsed JSON document and read it; MergeError says what is wrong."""
+    if not isinstance(document, dict):
+        raise MergeError(f"{source}: not a report (a JSON object is expected)")
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise MergeError(f"{source}: not a schema_version {SCHEMA_VERSION} report")
+    if PARTIAL_KEY not in document:
+        raise MergeError(
+            f"{source}: a report, but not a partial one (make it with --format partial)"
+        )
+    try:
+        parsed = _Document.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise MergeError(f"{source}: not a partial report: {where}: {first['msg']}") from None
+    generated_at = as_utc(parsed.generated_at.removesuffix("Z") + "+00:00")
+    if generated_at is None:
+        raise MergeError(f"{source}: generated_at is not a time")
+    findings = [_finding(f) for f in parsed.findings]
+    return Partial(
+        source=source,
+        generated_at=generated_at,
+        scope=Scope(
+            regions=tuple(parsed.scope.regions),
+            account_id=parsed.scope.account_id,
+            accounts=tuple(parsed.scope.accounts),
+            include_shared=parsed.scope.include_shared,
+            policy_source=parsed.scope.policy_source,
+        ),
+        findings=findings,
+        errors=[ScanError(**e.model_dump()) for e in parsed.errors],
+        duration_seconds=0.0,
+        info=_info(parsed.partial, findings, source),
+    )
+
+
+def _finding(doc: _Finding) -> Finding:
+    return Finding(
+        rule=doc.rule,
+        severity=Severity[doc.severity],
+        account_id=doc.account_id,
+        region=doc.region,
+        cluster_id=doc.cluster_id,
+        backup_id=doc.backup_id,
+        shared=doc.shared,
+        message=doc.message,
+        remediation=doc.remediation,
+        tags=tuple(doc.tags.items()),
+    )
+
+
+def _info(partial: _Partial, findings: list[Finding], source: str) -> PartialInfo:
+    cells = {
+        (c.account_id, c.region): CellData(c.backups_scanned, [tuple(i) for i in c.owned])
+        for c in partial.cells
+    }
+    views: list[SharedView] = []
+    for view in partial.shared_only:
+        if any(number >= len(findings) for number in view.findings):
+            raise MergeError(f"{source}: not a partial report: a shared view names no finding")
+        views.append(
+            SharedView(
+                view.account_id,
+                view.region,
+                tuple(view.backup),
+                [findings[number] for number in view.findings],
+            )
+        )
+    return PartialInfo(partial.policy_sha256, tuple(partial.accounts), cells, views)
+
+
+@dataclass
+class Merged:
+    report: Report
+    info: PartialInfo
+
+
+def _ordered(names: Iterable[str], order: Sequence[str]) -> tuple[str, ...]:
+    unique = list(dict.fromkeys(names))
+    rank: dict[str, int] = {}
+    for name in order:
+        rank.setdefault(name, len(rank))
+    return tuple(sorted(unique, key=lambda name: rank.get(name, len(rank))))
+
+
+def _owners(partials: Sequence[Partial]) -> dict[Cell, int]:
+    """Which partial each cell is taken from: the first that has it."""
+    owner: dict[Cell, int] = {}
+    for number, partial in enumerate(partials):
+        for cell in partial.info.cells:
+            owner.setdefault(cell, number)
+    return owner
+
+
+def _choose_views(
+    partials: Sequence[Partial], owner: dict[Cell, int]
+) -> tuple[list[SharedView], list[SharedView]]:
+    """(kept, dropped) shared views: the owner's view wins, then the first shared view."""
+    owned: set[Identity] = set()
+    for cell, number in owner.items():
+        owned.update(partials[number].info.cells[cell].owned)
+    kept: dict[Identity, SharedView] = {}
+    dropped: list[SharedView] = []
+    for number, partial in enumerate(partials):
+        for view in partial.info.shared_only:
+            if owner.get((view.account_id, view.region)) != number:
+                continue  # its cell is taken from another partial, with its own views
+            if view.backup in owned or view.backup in kept:
+                dropped.append(view)
+            else:
+                kept[view.backup] = view
+    return list(kept.values()), dropped
+
+
+def merge(
+    partials: Sequence[Partial],
+    *,
+    planned_accounts: Sequence[str] = (),
+    generated_at: datetime | None = None,
+) -> Merged:
+    """One report from partial reports (at least one). `planned_accounts`: every account
+    the plan asked for; those no partial covers become error entries."""
+    if not partials:
+        raise MergeError("no partial report to merge")
+    first = partials[0]
+    for partial in partials[1:]:
+        if partial.info.policy_sha256 != first.info.policy_sha256:
+            raise MergeError(
+                f"{partial.source}: judged under another policy than {first.source}: "
+                "partials can only be merged when one policy judged them all"
+            )
+    owner = _owners(partials)
+    kept_views, dropped_views = _choose_views(partials, owner)
+    cells = {cell: partials[n].info.cells[cell] for cell, n in owner.items()}
+    cells = {cell: CellData(data.backups_scanned, list(data.owned)) for cell, data in cells.items()}
+    for view in dropped_views:
+        cells[(view.account_id, view.region)].backups_scanned -= 1
+    dropped = {id(f) for view in dropped_views for f in view.findings}
+    dropped -= {id(f) for view in kept_views for f in view.findings}
+
+    findings: list[Finding] = []
+    errors: dict[tuple[str, ...], ScanError] = {}
+    for number, partial in enumerate(partials):
+        findings.extend(
+            f
+            for f in partial.findings
+            if owner.get((f.account_id, f.region)) == number and id(f) not in dropped
+        )
+        for error in partial.errors:
+            cell = (error.account_id, error.region)
+            if error.region == GLOBAL or owner.get(cell, number) == number:
+                errors.setdefault(_error_key(error), error)
+    covered = {account for p in partials for account in p.info.accounts}
+    for account in dict.fromkeys(planned_accounts):
+        if account not in covered:
+            error = ScanError(
+                account, GLOBAL, NO_PARTIAL_OPERATION, NO_PARTIAL_CODE, NO_PARTIAL_MESSAGE
+            )
+            errors.setdefault(_error_key(error), error)
+
+    order = list(planned_accounts) or [a for p in partials for a in p.info.accounts]
+    accounts = _ordered((a for p in partials for a in p.scope.accounts), order)
+    scope = Scope(
+        regions=tuple(dict.fromkeys(r for p in partials for r in p.scope.regions)),
+        account_id=accounts[0] if accounts else "unknown",
+        accounts=accounts,
+        include_shared=first.scope.include_shared,
+        policy_source=first.scope.policy_source,
+    )
+    report = _report(scope, cells, findings, list(errors.values()))
+    report.generated_at = generated_at or min(p.generated_at for p in partials)
+    report.duration_seconds = max(p.duration_seconds for p in partials)
+    info = PartialInfo(
+        policy_sha256=first.info.policy_sha256,
+        accounts=_ordered(
+            [*(a for p in partials for a in p.info.accounts), *planned_accounts], order
+        ),
+        cells=cells,
+        shared_only=kept_views,
+    )
+    return Merged(report, info)
+
+
+def _error_key(error: ScanError) -> tuple[str, ...]:
+    return (error.account_id, error.region, error.operation, error.code, error.message)
+
+
+def _report(
+    scope: Scope, cells: dict[Cell, CellData], findings: list[Finding], errors: list[ScanError]
+) -> Report:
+    """The totals, order and status exactly as Audit.finish makes them."""
+    by_region: dict[str, int] = {}
+    by_account: dict[str, int] = dict.fromkeys(scope.accounts, 0)
+    for (account, region), data in cells.items():
+        if data.backups_scanned:
+            by_region[region] = by_region.get(region, 0) + data.backups_scanned
+            by_account[account] = by_account.get(account, 0) + data.backups_scanned
+    findings.sort(key=Finding.sort_key)
+    errors.sort(key=lambda e: (e.account_id, e.region, e.operation, e.code))
+    if errors:
+        status = Status.INCOMPLETE
+    elif any(f.severity > Severity.INFO for f in findings):
+        status = Status.NON_COMPLIANT
+    else:
+        status = Status.COMPLIANT
+    return Report(
+        status=status,
+        generated_at=datetime.min,
+        scope=scope,
+        backups_scanned=sum(data.backups_scanned for data in cells.values()),
+        findings=findings,
+        errors=errors,
+        by_region=dict(sorted(by_region.items())),
+        by_account=dict(sorted(by_account.items())),
+    )
+

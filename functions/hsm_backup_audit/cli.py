@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import NoReturn
 
 import boto3
@@ -22,11 +24,16 @@ from .constants import (
     STATUS_EXIT_CODE,
     ExitCode,
 )
+from .engine.audit import Audit, Report
+from .engine.merge import MergeError, Partial, merge, read_partial
 from .engine.model import safe_text
+from .engine.partial import PartialInfo, PartialRecorder, partial_document
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
 
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
+FORMATS = ["text", "json", "partial"]
+FORMAT_HELP = "text (default), json, or partial: the JSON report plus what `merge` needs"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "default: the session's region",
     )
     scan_cmd.add_argument("--policy", help="policy JSON file (default: the documented defaults)")
-    scan_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    scan_cmd.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     scan_cmd.add_argument(
         "--endpoint-url", help="AWS-compatible endpoint for every client (moto, LocalStack)"
     )
@@ -93,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_WORKERS,
         help=f"listings read side by side (default {DEFAULT_MAX_WORKERS})",
     )
+
+    merge_cmd = commands.add_parser(
+        "merge", help="merge partial reports (scan --format partial) into one report"
+    )
+    merge_cmd.add_argument("parts", nargs="+", metavar="PART.json", help="partial reports")
+    merge_cmd.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
 
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")
@@ -120,8 +133,10 @@ def run_scan(args: argparse.Namespace) -> int:
     except (PolicyError, UsageError) as exc:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    recorder = PartialRecorder()
     report = scan(
         ScanRequest(
+            audit_factory=recorder if args.format == "partial" else Audit,
             regions=regions,
             policy=policy,
             policy_source=args.policy or "defaults",
@@ -132,8 +147,44 @@ def run_scan(args: argparse.Namespace) -> int:
             session=session,
         )
     )
-    sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
+    info = recorder.partial_info(report) if args.format == "partial" else None
+    return _print(report, args.format, info)
+
+
+def _print(report: Report, output: str, info: PartialInfo | None) -> int:
+    if info is not None:
+        sys.stdout.write(json.dumps(partial_document(report, info), ensure_ascii=False) + "\n")
+    elif output == "json":
+        sys.stdout.write(to_json(report) + "\n")
+    else:
+        sys.stdout.write(to_text(report))
     return STATUS_EXIT_CODE[report.status]
+
+
+def _read_part(path: str) -> Partial:
+    shown = safe_text(path, 120)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise MergeError(f"{shown}: cannot read: {reason}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MergeError(f"{shown}: not JSON (line {exc.lineno} column {exc.colno})") from None
+    except ValueError:  # e.g. a number too long to convert
+        raise MergeError(f"{shown}: not JSON") from None
+    return read_partial(document, shown)
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    try:
+        merged = merge([_read_part(path) for path in args.parts])
+    except MergeError as exc:
+        print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    info = merged.info if args.format == "partial" else None
+    return _print(merged.report, args.format, info)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -152,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         return run_demo(args)
+    if args.command == "merge":
+        return run_merge(args)
     return run_scan(args)
 
 

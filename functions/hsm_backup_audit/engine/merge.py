@@ -23,7 +23,6 @@ from .model import Finding, ScanError, as_utc
 from .partial import (
     GLOBAL,
     PARTIAL_KEY,
-    PARTIAL_VERSION,
     Cell,
     CellData,
     Identity,
@@ -336,4 +335,3 @@ def _report(
         by_region=dict(sorted(by_region.items())),
         by_account=dict(sorted(by_account.items())),
     )
-

@@ -137,6 +137,23 @@ class PartialAudit(Audit):
         )
 
 
+class PartialRecorder:
+    """An `audit_factory` for the scanner that keeps the PartialAudit it made."""
+
+    def __init__(self) -> None:
+        self.audit: PartialAudit | None = None
+
+    def __call__(self, policy: Policy, now: datetime) -> PartialAudit:
+        self.audit = PartialAudit(policy, now)
+        return self.audit
+
+    def partial_info(self, report: Report, accounts: Sequence[str] | None = None) -> PartialInfo:
+        if self.audit is None:
+            raise RuntimeError("no scan ran with this recorder")
+        chosen = requested_accounts(report) if accounts is None else accounts
+        return self.audit.partial_info(report, chosen)
+
+
 def _attach_findings(views: list[SharedView], findings: list[Finding]) -> None:
     """A shared view's findings: shared, in its cell, about its backup id."""
     by_backup: dict[tuple[str, str, str], list[SharedView]] = {}

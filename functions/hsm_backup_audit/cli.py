@@ -19,8 +19,11 @@ from .aws.cloudhsm import all_regions
 from .aws.scanner import ScanRequest, scan
 from .constants import (
     DEFAULT_MAX_WORKERS,
+    DEFAULT_MEMBER_ROLE_NAME,
     EXTERNAL_ID_PATTERN,
+    ORGANIZATIONAL_UNIT_PATTERN,
     ROLE_ARN_PATTERN,
+    ROLE_NAME_PATTERN,
     STATUS_EXIT_CODE,
     ExitCode,
 )
@@ -68,6 +71,49 @@ def _workers(text: str) -> int:
     return value
 
 
+def _role_name(text: str) -> str:
+    if not re.fullmatch(ROLE_NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"not an IAM role name (letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
+        )
+    return text
+
+
+def _organizational_unit(text: str) -> str:
+    if not re.fullmatch(ORGANIZATIONAL_UNIT_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"not an organizational unit id (ou-xxxx-xxxxxxxx): {safe_text(text, 80)!r}"
+        )
+    return text
+
+
+def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
+    scan_cmd.add_argument(
+        "--organization",
+        action="store_true",
+        help="audit every ACTIVE account of the AWS Organization (run from the management "
+        "account or a delegated administrator); each member through --member-role-name",
+    )
+    scan_cmd.add_argument(
+        "--member-role-name",
+        type=_role_name,
+        help=f"role to assume in each member account (default {DEFAULT_MEMBER_ROLE_NAME})",
+    )
+    scan_cmd.add_argument(
+        "--organizational-unit",
+        action="append",
+        type=_organizational_unit,
+        default=[],
+        help="with --organization: only the accounts under this unit and its child units "
+        "(repeatable)",
+    )
+
+
+def _check_organization_arguments(args: argparse.Namespace) -> None:
+    if not args.organization and (args.member_role_name or args.organizational_unit):
+        raise UsageError("--member-role-name and --organizational-unit need --organization")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hsm-backup-audit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -93,13 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="member-account role to assume and audit as well (repeatable)",
     )
-    scan_cmd.add_argument("--external-id", type=_external_id, help="external id for --role-arn")
+    scan_cmd.add_argument(
+        "--external-id", type=_external_id, help="external id for --role-arn and member roles"
+    )
     scan_cmd.add_argument(
         "--max-workers",
         type=_workers,
         default=DEFAULT_MAX_WORKERS,
         help=f"listings read side by side (default {DEFAULT_MAX_WORKERS})",
     )
+    _add_organization_arguments(scan_cmd)
 
     merge_cmd = commands.add_parser(
         "merge", help="merge partial reports (scan --format partial) into one report"
@@ -127,6 +176,7 @@ def resolve_regions(asked: Sequence[str], session: boto3.session.Session) -> lis
 
 def run_scan(args: argparse.Namespace) -> int:
     try:
+        _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
         session = boto3.session.Session()
         regions = resolve_regions(args.region, session)
@@ -145,6 +195,9 @@ def run_scan(args: argparse.Namespace) -> int:
             endpoint_url=args.endpoint_url,
             max_workers=args.max_workers,
             session=session,
+            organization=args.organization,
+            member_role_name=args.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
+            organizational_units=args.organizational_unit,
         )
     )
     info = recorder.partial_info(report) if args.format == "partial" else None

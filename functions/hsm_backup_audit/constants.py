@@ -129,6 +129,18 @@ ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 
+# --- Organization mode ----------------------------------------------------------
+# The role each member account deploys (infra/member_role_stack.py, or the StackSet).
+DEFAULT_MEMBER_ROLE_NAME = f"{SERVICE_NAME}-member"
+# What IAM accepts as a role name, optionally behind a path (path/name).
+ROLE_NAME_PATTERN = r"^([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$"
+# Organizations' own pattern for an organizational unit id.
+ORGANIZATIONAL_UNIT_PATTERN = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
+# ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent: at most 20.
+ORGANIZATIONS_PAGE_SIZE = 20
+# Only accounts in this State are audited (`Status` is retired by AWS on 2026-09-09).
+ACCOUNT_STATE_ACTIVE = "ACTIVE"
+
 # --- Lambda: notification, time budget, delivery --------------------------------
 NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
 NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT

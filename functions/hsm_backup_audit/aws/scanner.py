@@ -19,7 +19,7 @@ import boto3
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError, PaginationError
 
-from ..constants import DEFAULT_MAX_WORKERS, RETRY_MODE
+from ..constants import DEFAULT_MAX_WORKERS, DEFAULT_MEMBER_ROLE_NAME, RETRY_MODE
 from ..engine.audit import Audit, Report, Scope
 from ..engine.model import ScanError, safe_text
 from ..engine.policy import Policy
@@ -34,6 +34,12 @@ from .cloudhsm import (
     caller_account,
     client_config,
     cluster_pages,
+)
+from .organizations import (
+    AccountListingError,
+    list_active_accounts,
+    member_role_arn,
+    partition_of,
 )
 
 CLUSTERS, OWNED, SHARED = "clusters", "owned", "shared"
@@ -65,6 +71,10 @@ class ScanRequest:
     # A batch of a fan-out audits its caller's own account only when it is in the batch.
     include_caller: bool = True
     audit_factory: Callable[[Policy, datetime], Audit] = Audit  # PartialAudit for a partial
+    # Organization mode: every ACTIVE account (under these units, if any) through one role.
+    organization: bool = False
+    member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
+    organizational_units: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,8 @@ def _accounts(request: ScanRequest, session: boto3.session.Session, audit: Audit
     except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
         code, message = describe_exception(exc)
         audit.add_error(ScanError("unknown", GLOBAL, "GetCallerIdentity", code, message))
-    for role_arn in request.role_arns:
+    own_id = accounts[0].account_id if accounts else None
+    for role_arn in [*request.role_arns, *_organization_roles(request, session, own_id, audit)]:
         try:
             account = assume_role(
                 session, role_arn, request.external_id, request.endpoint_url, request.limits
@@ -115,6 +126,36 @@ def _accounts(request: ScanRequest, session: boto3.session.Session, audit: Audit
         if all(a.account_id != account.account_id for a in accounts):
             accounts.append(account)
     return accounts
+
+
+def _organization_roles(
+    request: ScanRequest, session: boto3.session.Session, own_id: str | None, audit: Audit
+) -> list[str]:
+    """The member role of each listed account but the caller's own and those given by ARN.
+
+    A listing that fails is an error entry (the run is INCOMPLETE), never "no accounts"."""
+    if not request.organization:
+        return []
+    try:
+        members = list_active_accounts(
+            session,
+            parent_ids=request.organizational_units,
+            endpoint_url=request.endpoint_url,
+            limits=request.limits,
+            should_stop=request.should_stop,
+        )
+    except AccountListingError as exc:
+        audit.add_error(
+            ScanError(own_id or "unknown", GLOBAL, exc.operation, exc.code, exc.message)
+        )
+        return []
+    partition = partition_of(session, request.regions)
+    given = {arn.split(":")[4] for arn in request.role_arns if arn.count(":") >= 5}
+    return [
+        member_role_arn(account_id, request.member_role_name, partition)
+        for account_id in members
+        if account_id != own_id and account_id not in given
+    ]
 
 
 def _plan(request: ScanRequest, accounts: list[Account]) -> list[_Listing]:

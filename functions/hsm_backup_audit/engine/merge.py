@@ -4,12 +4,13 @@ Pure: documents in (already parsed JSON), a Report and its PartialInfo out.
 - A cell (account, region) read by several partials is taken from the first that has it.
 - A backup seen only as shared in one partial and as owned in another is the owner's:
   the shared view, its count and its findings are dropped. Seen only as shared by
-  several partials, the first view is kept.
+  several partials, the view of the lowest (account, region) is kept, as in one scan.
 - An account the plan asked for that no partial covers is an error entry (INCOMPLETE).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..constants import SCHEMA_VERSION, Rule, Severity, Status
 from .audit import Report, Scope
-from .model import Finding, ScanError, as_utc
+from .model import Finding, ScanError, as_utc, finding_id
 from .partial import (
     GLOBAL,
     PARTIAL_KEY,
@@ -46,6 +47,7 @@ class _Model(BaseModel):
 
 
 class _Finding(_Model):
+    id: str | None = None
     rule: Rule
     severity: Literal["INFO", "LOW", "MEDIUM", "HIGH"]
     account_id: str
@@ -78,13 +80,13 @@ class _Cell(_Model):
     account_id: str
     region: str
     backups_scanned: Annotated[int, Field(ge=0)]
-    owned: list[Annotated[list[str], Field(min_length=1, max_length=2)]]
+    owned: list[str]
 
 
 class _SharedView(_Model):
     account_id: str
     region: str
-    backup: Annotated[list[str], Field(min_length=1, max_length=2)]
+    backup: str
     findings: list[Annotated[int, Field(ge=0)]]
 
 
@@ -93,6 +95,7 @@ class _Partial(_Model):
     policy_sha256: str
     accounts: list[str]
     cells: list[_Cell]
+    backup_keys: list[str | None]
     shared_only: list[_SharedView]
 
 
@@ -138,7 +141,13 @@ def read_partial(document: Any, source: str) -> Partial:
     generated_at = as_utc(parsed.generated_at.removesuffix("Z") + "+00:00")
     if generated_at is None:
         raise MergeError(f"{source}: generated_at is not a time")
-    findings = [_finding(f) for f in parsed.findings]
+    if len(parsed.partial.backup_keys) != len(parsed.findings):
+        raise MergeError(f"{source}: not a partial report: one backup key per finding expected")
+    local: dict[str, int] = {}
+    findings = [
+        _finding(f, _backup_key(key, local))
+        for f, key in zip(parsed.findings, parsed.partial.backup_keys, strict=True)
+    ]
     return Partial(
         source=source,
         generated_at=generated_at,
@@ -156,8 +165,35 @@ def read_partial(document: Any, source: str) -> Partial:
     )
 
 
-def _finding(doc: _Finding) -> Finding:
-    return Finding(
+@dataclass(slots=True)
+class ReadFinding(Finding):
+    """A finding read back from a report: its id is the one the report gave."""
+
+    stored_id: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.stored_id or finding_id(
+            self.rule, self.account_id, self.region, self.cluster_id, self.backup_id
+        )
+
+
+_NAMELESS = itertools.count(1)  # backups with no identity: never the same across partials
+
+
+def _backup_key(text: str | None, local: dict[str, int]) -> int | None:
+    if text is None:
+        return None
+    if text.startswith("~"):
+        return local.setdefault(text, -next(_NAMELESS))
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise MergeError(f"not a backup key: {text[:40]!r}") from None
+
+
+def _finding(doc: _Finding, backup_key: int | None) -> Finding:
+    return ReadFinding(
         rule=doc.rule,
         severity=Severity[doc.severity],
         account_id=doc.account_id,
@@ -168,13 +204,14 @@ def _finding(doc: _Finding) -> Finding:
         message=doc.message,
         remediation=doc.remediation,
         tags=tuple(doc.tags.items()),
+        backup_key=backup_key,
+        stored_id=doc.id or "",
     )
 
 
 def _info(partial: _Partial, findings: list[Finding], source: str) -> PartialInfo:
     cells = {
-        (c.account_id, c.region): CellData(c.backups_scanned, [tuple(i) for i in c.owned])
-        for c in partial.cells
+        (c.account_id, c.region): CellData(c.backups_scanned, list(c.owned)) for c in partial.cells
     }
     views: list[SharedView] = []
     for view in partial.shared_only:
@@ -184,7 +221,7 @@ def _info(partial: _Partial, findings: list[Finding], source: str) -> PartialInf
             SharedView(
                 view.account_id,
                 view.region,
-                tuple(view.backup),
+                view.backup,
                 [findings[number] for number in view.findings],
             )
         )
@@ -217,7 +254,8 @@ def _owners(partials: Sequence[Partial]) -> dict[Cell, int]:
 def _choose_views(
     partials: Sequence[Partial], owner: dict[Cell, int]
 ) -> tuple[list[SharedView], list[SharedView]]:
-    """(kept, dropped) shared views: the owner's view wins, then the first shared view."""
+    """(kept, dropped) shared views: the owner's view wins; among shared views only, the
+    lowest (account, region), as the engine keeps it."""
     owned: set[Identity] = set()
     for cell, number in owner.items():
         owned.update(partials[number].info.cells[cell].owned)
@@ -227,9 +265,15 @@ def _choose_views(
         for view in partial.info.shared_only:
             if owner.get((view.account_id, view.region)) != number:
                 continue  # its cell is taken from another partial, with its own views
-            if view.backup in owned or view.backup in kept:
+            other = kept.get(view.backup)
+            if view.backup in owned:
+                dropped.append(view)
+            elif other is None:
+                kept[view.backup] = view
+            elif (other.account_id, other.region) <= (view.account_id, view.region):
                 dropped.append(view)
             else:
+                dropped.append(other)
                 kept[view.backup] = view
     return list(kept.values()), dropped
 

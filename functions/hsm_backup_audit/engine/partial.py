@@ -12,13 +12,13 @@ two partials (every shard of a command-line scan reads the caller's own account)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from .audit import Audit, Report
-from .model import MISSING, Finding, safe_text
+from .model import BackupRecord, Finding
 from .policy import Policy
 from .report import to_document
 
@@ -27,26 +27,13 @@ PARTIAL_VERSION = 1
 GLOBAL = "global"  # the region of an error entry about a whole account (AssumeRole)
 
 Cell = tuple[str, str]  # account id, region
-# A backup's identity: (BackupArn,), or (region, BackupId) when the answer had no ARN.
-Identity = tuple[str, ...]
+# A backup's identity: its de-duplication key (128 bits over the raw BackupArn, or the raw
+# BackupId and region), as 32 hex digits.
+Identity = str
 
 
-def backup_identity(raw: Any, region: str) -> Identity | None:
-    """The raw BackupArn, or the raw BackupId in its region; None when neither is there
-    (such a backup is never taken for another one)."""
-    item: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    arn = item.get("BackupArn")
-    if isinstance(arn, str) and arn:
-        return (arn,)
-    backup_id = item.get("BackupId")
-    if isinstance(backup_id, str) and backup_id:
-        return (region, backup_id)
-    return None
-
-
-def _backup_id_of(raw: Any) -> str:
-    item: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    return safe_text(item.get("BackupId")) or MISSING
+def identity_of(key: int) -> Identity:
+    return f"{key:032x}"
 
 
 def policy_fingerprint(policy: Policy) -> str:
@@ -68,7 +55,6 @@ class SharedView:
     region: str
     backup: Identity
     findings: list[Finding] = field(default_factory=list)
-    backup_id: str = ""  # as the findings name it
 
 
 @dataclass
@@ -79,37 +65,25 @@ class PartialInfo:
     shared_only: list[SharedView]
 
 
-@dataclass
-class _Views:
-    backup_id: str  # as the engine names it in findings
-    owned: Cell | None = None
-    shared: list[Cell] = field(default_factory=list)
-
-
 class PartialAudit(Audit):
-    """The engine's own Audit, recording where it saw each backup (owned or shared)."""
+    """The engine's own Audit, recording in which cell it saw each backup, owned or shared."""
 
     def __init__(self, policy: Policy, now: datetime) -> None:
         super().__init__(policy, now)
-        self._views: dict[Identity, _Views] = {}
+        self._owned_in: dict[int, Cell] = {}
+        self._shared_in: dict[int, Cell] = {}  # the lowest cell, as the engine keeps it
         self._nameless: dict[Cell, int] = {}
 
-    def add_backups(self, account_id: str, region: str, shared: bool, items: Iterable[Any]) -> None:
-        cell = (account_id, region)
-        for raw in items:
-            # One at a time: an item the engine could not fold is not recorded either.
-            super().add_backups(account_id, region, shared, (raw,))
-            identity = backup_identity(raw, region)
-            if identity is None:
-                self._nameless[cell] = self._nameless.get(cell, 0) + 1
-                continue
-            views = self._views.get(identity)
-            if views is None:
-                views = self._views[identity] = _Views(_backup_id_of(raw))
-            if shared:
-                views.shared.append(cell)
-            elif views.owned is None:
-                views.owned = cell
+    def _add_backup(self, backup: BackupRecord) -> None:
+        super()._add_backup(backup)  # an item the engine could not fold is not recorded
+        cell = (backup.account_id, backup.region)
+        key = backup.dedupe_key
+        if key is None:
+            self._nameless[cell] = self._nameless.get(cell, 0) + 1
+        elif not backup.shared:
+            self._owned_in.setdefault(key, cell)
+        elif key not in self._shared_in or cell < self._shared_in[key]:
+            self._shared_in[key] = cell
 
     def partial_info(self, report: Report, accounts: Sequence[str]) -> PartialInfo:
         """What a merge needs besides `report`, which this audit produced."""
@@ -118,22 +92,24 @@ class PartialAudit(Audit):
         }
         for cell, count in self._nameless.items():
             cells.setdefault(cell, CellData()).backups_scanned += count
-        shared_only: list[SharedView] = []
-        for identity, views in self._views.items():
-            if views.owned is not None:
-                data = cells.setdefault(views.owned, CellData())
-                data.owned.append(identity)
-                data.backups_scanned += 1
+        for key, cell in self._owned_in.items():
+            data = cells.setdefault(cell, CellData())
+            data.owned.append(identity_of(key))
+            data.backups_scanned += 1
+        views: dict[int, SharedView] = {}
+        for key, cell in self._shared_in.items():
+            if key in self._owned_in:
                 continue
-            account_id, region = views.shared[0]  # the view the engine kept: the first
-            cells.setdefault((account_id, region), CellData()).backups_scanned += 1
-            shared_only.append(SharedView(account_id, region, identity, [], views.backup_id))
-        _attach_findings(shared_only, report.findings)
+            cells.setdefault(cell, CellData()).backups_scanned += 1
+            views[key] = SharedView(*cell, identity_of(key))
+        for finding in report.findings:
+            if finding.shared and finding.backup_key in views:
+                views[finding.backup_key].findings.append(finding)
         return PartialInfo(
             policy_sha256=policy_fingerprint(self.policy),
             accounts=tuple(dict.fromkeys(accounts)),
             cells=cells,
-            shared_only=shared_only,
+            shared_only=list(views.values()),
         )
 
 
@@ -154,18 +130,6 @@ class PartialRecorder:
         return self.audit.partial_info(report, chosen)
 
 
-def _attach_findings(views: list[SharedView], findings: list[Finding]) -> None:
-    """A shared view's findings: shared, in its cell, about its backup id."""
-    by_backup: dict[tuple[str, str, str], list[SharedView]] = {}
-    for view in views:
-        by_backup.setdefault((view.account_id, view.region, view.backup_id), []).append(view)
-    for finding in findings:
-        if not finding.shared or finding.backup_id is None:
-            continue
-        for view in by_backup.get((finding.account_id, finding.region, finding.backup_id), ()):
-            view.findings.append(finding)
-
-
 def requested_accounts(report: Report) -> tuple[str, ...]:
     """The accounts a scan tried: those it audited, and those it could not reach."""
     failed = [e.account_id for e in report.errors if e.region == GLOBAL]
@@ -175,10 +139,6 @@ def requested_accounts(report: Report) -> tuple[str, ...]:
 def partial_document(report: Report, info: PartialInfo) -> dict[str, Any]:
     """The report document (`--format json`) with the `partial` key added."""
     return {**to_document(report), PARTIAL_KEY: partial_section(report, info)}
-
-
-def _identity_json(identity: Identity) -> list[str]:
-    return list(identity)
 
 
 def partial_section(report: Report, info: PartialInfo) -> dict[str, Any]:
@@ -193,17 +153,26 @@ def partial_section(report: Report, info: PartialInfo) -> dict[str, Any]:
                 "account_id": account,
                 "region": region,
                 "backups_scanned": data.backups_scanned,
-                "owned": [_identity_json(identity) for identity in data.owned],
+                "owned": data.owned,
             }
             for (account, region), data in info.cells.items()
         ],
+        "backup_keys": [_key_text(f.backup_key) for f in report.findings],
         "shared_only": [
             {
                 "account_id": view.account_id,
                 "region": view.region,
-                "backup": _identity_json(view.backup),
+                "backup": view.backup,
                 "findings": sorted(index[id(f)] for f in view.findings if id(f) in index),
             }
             for view in info.shared_only
         ],
     }
+
+
+def _key_text(key: int | None) -> str | None:
+    """A finding's backup, for `backups_noncompliant`: its identity, or `~n` for the n-th
+    backup with no identity (local to this partial), or None for a cluster finding."""
+    if key is None:
+        return None
+    return identity_of(key) if key >= 0 else f"~{-key}"

@@ -162,4 +162,7 @@ ATTRIBUTE_SEVERITY = "severity"
 # s3://REPORT_BUCKET/reports/<account>/<YYYY>/<MM>/<DD>/<run id>.json, and
 # s3://REPORT_BUCKET/reports/<account>/latest.json
 REPORT_KEY_PREFIX = "reports"
+# The fan-out's working files: s3://REPORT_BUCKET/fanout/<run id>/plan.json, accounts.json
+# (the Distributed Map's work list) and partials/<batch>.json.
+FANOUT_KEY_PREFIX = "fanout"
 REPORT_LATEST_NAME = "latest.json"

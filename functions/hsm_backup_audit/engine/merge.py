@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -283,16 +283,18 @@ def merge(
     *,
     planned_accounts: Sequence[str] = (),
     generated_at: datetime | None = None,
+    errors: Sequence[ScanError] = (),
+    empty_scope: Scope | None = None,
 ) -> Merged:
-    """One report from partial reports (at least one). `planned_accounts`: every account
-    the plan asked for; those no partial covers become error entries."""
-    if not partials:
+    """One report from partial reports. `planned_accounts`: every account the plan asked
+    for; those no partial covers become error entries. `errors`: more error entries (the
+    plan's own). `empty_scope`: the scope when there is no partial at all."""
+    if not partials and empty_scope is None:
         raise MergeError("no partial report to merge")
-    first = partials[0]
     for partial in partials[1:]:
-        if partial.info.policy_sha256 != first.info.policy_sha256:
+        if partial.info.policy_sha256 != partials[0].info.policy_sha256:
             raise MergeError(
-                f"{partial.source}: judged under another policy than {first.source}: "
+                f"{partial.source}: judged under another policy than {partials[0].source}: "
                 "partials can only be merged when one policy judged them all"
             )
     owner = _owners(partials)
@@ -305,7 +307,7 @@ def merge(
     dropped -= {id(f) for view in kept_views for f in view.findings}
 
     findings: list[Finding] = []
-    errors: dict[tuple[str, ...], ScanError] = {}
+    entries: dict[tuple[str, ...], ScanError] = {_error_key(e): e for e in errors}
     for number, partial in enumerate(partials):
         findings.extend(
             f
@@ -315,29 +317,32 @@ def merge(
         for error in partial.errors:
             cell = (error.account_id, error.region)
             if error.region == GLOBAL or owner.get(cell, number) == number:
-                errors.setdefault(_error_key(error), error)
+                entries.setdefault(_error_key(error), error)
     covered = {account for p in partials for account in p.info.accounts}
     for account in dict.fromkeys(planned_accounts):
         if account not in covered:
             error = ScanError(
                 account, GLOBAL, NO_PARTIAL_OPERATION, NO_PARTIAL_CODE, NO_PARTIAL_MESSAGE
             )
-            errors.setdefault(_error_key(error), error)
+            entries.setdefault(_error_key(error), error)
 
     order = list(planned_accounts) or [a for p in partials for a in p.info.accounts]
     accounts = _ordered((a for p in partials for a in p.scope.accounts), order)
+    base = partials[0].scope if partials else empty_scope
+    assert base is not None
     scope = Scope(
-        regions=tuple(dict.fromkeys(r for p in partials for r in p.scope.regions)),
+        regions=tuple(dict.fromkeys(r for p in partials for r in p.scope.regions)) or base.regions,
         account_id=accounts[0] if accounts else "unknown",
         accounts=accounts,
-        include_shared=first.scope.include_shared,
-        policy_source=first.scope.policy_source,
+        include_shared=base.include_shared,
+        policy_source=base.policy_source,
     )
-    report = _report(scope, cells, findings, list(errors.values()))
-    report.generated_at = generated_at or min(p.generated_at for p in partials)
-    report.duration_seconds = max(p.duration_seconds for p in partials)
+    report = _report(scope, cells, findings, list(entries.values()))
+    moments = [p.generated_at for p in partials]
+    report.generated_at = generated_at or min(moments, default=datetime.now(UTC))
+    report.duration_seconds = max((p.duration_seconds for p in partials), default=0.0)
     info = PartialInfo(
-        policy_sha256=first.info.policy_sha256,
+        policy_sha256=partials[0].info.policy_sha256 if partials else "",
         accounts=_ordered(
             [*(a for p in partials for a in p.info.accounts), *planned_accounts], order
         ),

@@ -176,7 +176,7 @@ def test_merging_merged_partials_gives_the_same_report() -> None:
 def test_partials_judged_under_different_policies_are_refused() -> None:
     one = partial_of([OWNER], Policy())
     other = partial_of([VIEWER], Policy(allow_never_expires=True))
-    with pytest.raises(MergeError, match="part1.json: judged under another policy"):
+    with pytest.raises(MergeError, match=r"part1\.json: judged under another policy"):
         merged(one, other)
 
 

@@ -36,6 +36,13 @@ FUNCTION_RETRY_ATTEMPTS = 2
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-{python}-{arch}"
 
+# The fan-out (organization mode): plan, a Distributed Map of batches, merge.
+FANOUT_PLAN_MINUTES = 5
+FANOUT_MERGE_MEMORY_MB = 1024  # merging 1,000 partials of 100,000 findings peaks near 200 MB
+FANOUT_TIMEOUT_HOURS = 4  # the whole execution; each batch stops reading at 15 minutes
+# Accounts in one batch: each costs about 1 s of start-up and 3 calls a region (docs/scale.md).
+FANOUT_BATCH_SIZE_MAX = 200
+
 # Schedule delivery: EventBridge Scheduler retries a failed invocation, then parks it.
 SCHEDULE_RETRY_ATTEMPTS = 3
 SCHEDULE_MAX_EVENT_AGE_HOURS = 6
@@ -63,6 +70,9 @@ CTX_MEMBER_ROLE_ARNS = "memberRoleArns"
 CTX_MEMBER_EXTERNAL_ID = "memberExternalId"
 CTX_AUDIT_ACCOUNT_ID = "auditAccountId"
 CTX_POWERTOOLS_LAYER_VERSION = "powertoolsLayerVersion"
+CTX_FANOUT_BATCH_SIZE = "fanoutBatchSize"
+CTX_FANOUT_MAX_CONCURRENCY = "fanoutMaxConcurrency"
+CTX_FANOUT_TOLERATED_FAILURE = "fanoutToleratedFailurePercentage"
 
 CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_NOTIFICATION_EMAILS: "",
@@ -79,6 +89,9 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_MEMBER_EXTERNAL_ID: "",
     CTX_AUDIT_ACCOUNT_ID: "",
     CTX_POWERTOOLS_LAYER_VERSION: 38,
+    CTX_FANOUT_BATCH_SIZE: 10,
+    CTX_FANOUT_MAX_CONCURRENCY: 40,
+    CTX_FANOUT_TOLERATED_FAILURE: 10,
 }
 
 # The retention periods CloudWatch Logs accepts, by their aws_logs.RetentionDays name.

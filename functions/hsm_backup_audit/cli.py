@@ -74,7 +74,7 @@ def _workers(text: str) -> int:
 def _role_name(text: str) -> str:
     if not re.fullmatch(ROLE_NAME_PATTERN, text):
         raise argparse.ArgumentTypeError(
-            f"not an IAM role name (letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
+            f"not an IAM role name (1 to 64 letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
         )
     return text
 

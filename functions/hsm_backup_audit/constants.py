@@ -135,8 +135,8 @@ EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 # --- Organization mode ----------------------------------------------------------
 # The role each member account deploys (infra/member_role_stack.py, or the StackSet).
 DEFAULT_MEMBER_ROLE_NAME = f"{SERVICE_NAME}-member"
-# What IAM accepts as a role name, optionally behind a path (path/name).
-ROLE_NAME_PATTERN = r"^([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$"
+# What IAM accepts as a role name (a name, without a path).
+ROLE_NAME_PATTERN = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
 # Organizations' own pattern for an organizational unit id.
 ORGANIZATIONAL_UNIT_PATTERN = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
 # ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent: at most 20.

@@ -101,6 +101,7 @@ def test_list_accounts_denied_exits_3(
         (["--organization", "--organizational-unit", "ou-ABCD-12345678"], "organizational unit"),
         (["--organization", "--member-role-name", "bad name"], "not an IAM role name"),
         (["--organization", "--member-role-name", "x" * 65], "not an IAM role name"),
+        (["--organization", "--member-role-name", "path/name"], "not an IAM role name"),
         (["--member-role-name", "reader"], "need --organization"),
         (["--organizational-unit", "ou-abcd-12345678"], "need --organization"),
     ],

@@ -110,7 +110,7 @@ def test_member_roles_by_name_with_the_external_id_and_the_caller_not_assumed(
     report = org_scan(
         now,
         endpoint_url=url,
-        member_role_name="audit/reader",
+        member_role_name="hsm-reader",
         external_id="ext-123",
         role_arns=[given],
     )
@@ -118,7 +118,7 @@ def test_member_roles_by_name_with_the_external_id_and_the_caller_not_assumed(
     # id; the caller's own account is never assumed; the ARN given wins for its account
     assumed = fleet_server.layer.calls_to("AssumeRole")
     assert sorted(call.params["RoleArn"] for call in assumed) == sorted(
-        [given, *(f"arn:aws:iam::{m}:role/audit/reader" for m in members[1:])]
+        [given, *(f"arn:aws:iam::{m}:role/hsm-reader" for m in members[1:])]
     )
     assert {call.params.get("ExternalId") for call in assumed} == {"ext-123"}
     assert set(report.by_account) == {DEFAULT_ACCOUNT, *members}

@@ -167,9 +167,10 @@ def test_member_role_arn() -> None:
     assert member_role_arn("111111111111", "hsm-backup-audit-member") == (
         "arn:aws:iam::111111111111:role/hsm-backup-audit-member"
     )
-    assert member_role_arn("111111111111", "audit/reader", "aws-us-gov") == (
-        "arn:aws-us-gov:iam::111111111111:role/audit/reader"
+    assert member_role_arn("111111111111", "reader", "aws-us-gov") == (
+        "arn:aws-us-gov:iam::111111111111:role/reader"
     )
-    for account, name in [("1111", "r"), ("111111111111", "bad name"), ("111111111111", "")]:
+    bad = [("1111", "r"), ("111111111111", "bad name"), ("111111111111", ""), ("1" * 12, "a/b")]
+    for account, name in bad:
         with pytest.raises(ValueError, match="not an"):
             member_role_arn(account, name)

@@ -58,7 +58,7 @@ def partition_of(session: boto3.session.Session, regions: Sequence[str]) -> str:
 
 
 def member_role_arn(account_id: str, role_name: str, partition: str = DEFAULT_PARTITION) -> str:
-    """The ARN of the member role `role_name` in `account_id` (a path may precede the name)."""
+    """The ARN of the member role `role_name` in `account_id`."""
     if not ACCOUNT_ID.fullmatch(account_id):
         raise ValueError(f"not an account id: {safe_text(account_id, 40)!r}")
     if not re.fullmatch(ROLE_NAME_PATTERN, role_name):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from .fanout import FanOut
+from .fanout_settings import read_fanout_settings
 from .function import AuditFunction
 from .monitoring import Monitoring
 from .notifications import Notifications
@@ -24,7 +26,7 @@ class AuditStack(Stack):
         notifications = Notifications(self, "Notifications", emails=settings.notification_emails)
         reports = (
             ReportBucket(self, "Reports", expiration_days=settings.report_expiration_days)
-            if settings.report_bucket
+            if settings.report_bucket or settings.organization  # the fan-out's working files
             else None
         )
         audit = AuditFunction(
@@ -35,17 +37,32 @@ class AuditStack(Stack):
             topic_key=notifications.key,
             report_bucket=reports.bucket if reports else None,
         )
+        fan_out = None
         if settings.organization:
             OrganizationAccess(self, "Organization", role=audit.role, settings=settings)
+            assert reports is not None
+            fan_out = FanOut(
+                self,
+                "FanOut",
+                audit=audit,
+                bucket=reports.bucket,
+                settings=read_fanout_settings(self.node),
+            )
+        state_machine = fan_out.state_machine if fan_out else None
         AuditSchedule(
             self,
             "Schedule",
             function=audit.function,
+            state_machine=state_machine,
             expression=settings.schedule,
             timezone=settings.schedule_timezone,
         )
         monitoring = Monitoring(
-            self, "Monitoring", function=audit.function, topic=notifications.topic
+            self,
+            "Monitoring",
+            function=audit.function,
+            topic=notifications.topic,
+            state_machine=state_machine,
         )
 
         CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url)
@@ -59,3 +76,5 @@ class AuditStack(Stack):
         )
         if reports:
             CfnOutput(self, "ReportBucketName", value=reports.bucket.bucket_name)
+        if state_machine:
+            CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn)

@@ -13,14 +13,14 @@ the audit function (member roles trust that role by name).
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from hsm_backup_audit.constants import FANOUT_KEY_PREFIX
 
@@ -37,6 +37,10 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
+
+
+# What each batch needs of the plan's output (hsm_backup_audit.steps.RunInfo).
+RUN_KEYS = ("run", "bucket", "prefix", "generated_at")
 
 
 class FanOut(Construct):
@@ -65,9 +69,7 @@ class FanOut(Construct):
         self.merge = self._build_function(
             "Merge", "merge_handler", c.FUNCTION_TIMEOUT_MINUTES, c.FANOUT_MERGE_MEMORY_MB
         )
-        self.log_group = logs.LogGroup(
-            self, "ExecutionLogs", retention=audit.log_group_retention
-        )
+        self.log_group = logs.LogGroup(self, "ExecutionLogs", retention=audit.log_group_retention)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -81,12 +83,19 @@ class FanOut(Construct):
         )
         self._acknowledge_state_machine_role()
 
+    @staticmethod
+    def _logical_id(resource: IConstruct) -> str:
+        stack = Stack.of(resource)
+        cfn = resource.node.default_child
+        assert isinstance(cfn, CfnResource)
+        return str(stack.resolve(stack.get_logical_id(cfn)))
+
     def _build_function(
         self, name: str, handler: str, minutes: int, memory: int
     ) -> lambda_.Function:
         return lambda_.Function(
             self,
-            name,
+            f"{name}Function",
             description=f"hsm-backup-audit fan-out: the {name.lower()} step",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
@@ -151,12 +160,9 @@ class FanOut(Construct):
             ),
             item_batcher=sfn.ItemBatcher(
                 max_items_per_batch=settings.batch_size,
-                batch_input={
-                    "run": sfn.JsonPath.string_at("$.run"),
-                    "bucket": sfn.JsonPath.string_at("$.bucket"),
-                    "prefix": sfn.JsonPath.string_at("$.prefix"),
-                    "generated_at": sfn.JsonPath.string_at("$.generated_at"),
-                },
+                # Reference paths into the Map's input (the plan's output): each child gets
+                # {"Items": [...], "BatchInput": {"run", "bucket", "prefix", "generated_at"}}.
+                batch_input={f"{key}.$": f"$.{key}" for key in RUN_KEYS},
             ),
             max_concurrency=settings.max_concurrency,
             tolerated_failure_percentage=settings.tolerated_failure_percentage,
@@ -177,7 +183,39 @@ class FanOut(Construct):
         return plan.next(fan_out).next(merge)
 
     def _acknowledge_state_machine_role(self) -> None:
-        role = self.state_machine.role
+        machine = self.state_machine
+        role = machine.role
+        acknowledge(
+            role,
+            "IAM5",
+            "Execution logging (logs:*LogDelivery, PutResourcePolicy, Describe*) and X-Ray's "
+            "PutTraceSegments, PutTelemetryRecords and GetSampling* support no resource-level "
+            "permissions: their resource is *.",
+            "Resource::*",
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "The Distributed Map reads its work list (s3:GetObject) and writes its results "
+            "(PutObject, multipart) in the report bucket; the work list key comes from the "
+            "plan at run time, so CDK scopes the grant to the bucket's objects.",
+            f"Resource::arn:<AWS::Partition>:s3:::<{self._logical_id(self._bucket)}>/*",
+        )
+        name = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + self._logical_id(machine) + '"}]}]}'
+        executions = (
+            f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
+        )
+        for suffix, why in (
+            (":*", "DescribeExecution and StopExecution"),
+            ("/*:*", "RedriveExecution"),
+        ):
+            acknowledge(
+                machine,
+                "IAM5",
+                f"The Distributed Map's {why} on this state machine's own executions and their "
+                "child executions (see 'IAM policies for using Distributed Map states').",
+                executions + suffix,
+            )
         for function in (self.plan, self.batch, self.merge):
             acknowledge(
                 role,

@@ -8,6 +8,7 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from hsm_backup_audit import constants as fn
@@ -48,7 +49,13 @@ class Monitoring(Construct):
     """Dashboard, and four alarms that publish to the digest topic."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, function: lambda_.IFunction, topic: sns.ITopic
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        topic: sns.ITopic,
+        state_machine: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._prefix = Stack.of(self).stack_name
@@ -58,6 +65,8 @@ class Monitoring(Construct):
             self._build_no_run_alarm(),
             self._build_function_errors_alarm(function),
         ]
+        if state_machine is not None:
+            self.alarms.append(self._build_fanout_failed_alarm(state_machine))
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
         self.dashboard = self._build_dashboard(function)
@@ -135,6 +144,30 @@ class Monitoring(Construct):
             "could not deliver. Its log group has one error line saying which; fix it, "
             "then invoke the function once. Failed runs are kept in the dead-letter queue.",
             function.metric_errors(statistic=SUM, period=ALARM_PERIOD),
+            cw.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _build_fanout_failed_alarm(self, state_machine: sfn.IStateMachine) -> cw.Alarm:
+        """Organization mode: an execution that failed, timed out or was aborted. (A missed
+        run is the NoRecentRun alarm: the merge step emits the run's metrics.)"""
+        period = ALARM_PERIOD
+        failed = cw.MathExpression(
+            expression="failed + timedout + aborted",
+            using_metrics={
+                "failed": state_machine.metric_failed(statistic=SUM, period=period),
+                "timedout": state_machine.metric_timed_out(statistic=SUM, period=period),
+                "aborted": state_machine.metric_aborted(statistic=SUM, period=period),
+            },
+            label="Failed, timed-out and aborted executions",
+            period=period,
+        )
+        return self._above_zero_alarm(
+            "FanOutFailed",
+            "An execution of the organization audit's state machine failed, timed out or was "
+            "aborted, so no report went out for it. Open the execution in the Step Functions "
+            "console (it is also in the dead-letter queue), fix the failing step, then start "
+            "the state machine once.",
+            failed,
             cw.TreatMissingData.NOT_BREACHING,
         )
 

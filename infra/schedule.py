@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration, TimeZone
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from . import constants as c
@@ -28,30 +31,56 @@ class AuditSchedule(Construct):
         function: lambda_.IFunction,
         expression: str,
         timezone: str,
+        state_machine: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = self._build_dead_letter_queue()
-        self.role = self._build_role(function)
+        self.role = self._build_role(function, state_machine)
         function.configure_async_invoke(
             retry_attempts=c.FUNCTION_RETRY_ATTEMPTS,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
         )
+        delivery = {
+            "dead_letter_queue": self.dead_letter_queue,
+            "retry_attempts": c.SCHEDULE_RETRY_ATTEMPTS,
+            "max_event_age": Duration.hours(c.SCHEDULE_MAX_EVENT_AGE_HOURS),
+            "role": self.role,
+        }
+        target: scheduler.IScheduleTarget = targets.LambdaInvoke(function, **delivery)
+        if state_machine is not None:
+            # Organization mode: the schedule starts the fan-out instead of the function.
+            target = targets.StepFunctionsStartExecution(state_machine, **delivery)
+            self._park_failed_executions(state_machine)
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
             description="Runs the CloudHSM backup audit",
             schedule=scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
-            target=targets.LambdaInvoke(
-                function,
-                dead_letter_queue=self.dead_letter_queue,
-                retry_attempts=c.SCHEDULE_RETRY_ATTEMPTS,
-                max_event_age=Duration.hours(c.SCHEDULE_MAX_EVENT_AGE_HOURS),
-                role=self.role,
-            ),
+            target=target,
         )
 
-    def _build_role(self, function: lambda_.IFunction) -> iam.Role:
-        """The scheduler's role; the target grants it lambda:InvokeFunction and sqs:SendMessage."""
+    def _park_failed_executions(self, state_machine: sfn.IStateMachine) -> None:
+        """A failed, timed-out or aborted execution lands in the dead-letter queue too."""
+        events.Rule(
+            self,
+            "FailedExecutions",
+            description="Failed hsm-backup-audit fan-out executions, kept in the DLQ",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": list(c.FANOUT_FAILED_STATUSES),
+                    "stateMachineArn": [state_machine.state_machine_arn],
+                },
+            ),
+            targets=[events_targets.SqsQueue(self.dead_letter_queue)],
+        )
+
+    def _build_role(
+        self, function: lambda_.IFunction, state_machine: sfn.IStateMachine | None
+    ) -> iam.Role:
+        """The scheduler's role; the target grants it lambda:InvokeFunction (or
+        states:StartExecution) and sqs:SendMessage."""
         role = iam.Role(
             self,
             "Role",
@@ -61,13 +90,14 @@ class AuditSchedule(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             ),
         )
-        acknowledge(
-            role,
-            "IAM5",
-            "CDK's Lambda target grants lambda:InvokeFunction on the audit function and its "
-            "versions (ARN:*); it names no other function.",
-            arn_resource(function, ":*"),
-        )
+        if state_machine is None:
+            acknowledge(
+                role,
+                "IAM5",
+                "CDK's Lambda target grants lambda:InvokeFunction on the audit function and its "
+                "versions (ARN:*); it names no other function.",
+                arn_resource(function, ":*"),
+            )
         return role
 
     def _build_dead_letter_queue(self) -> sqs.Queue:

@@ -130,7 +130,7 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
     }
     _put_json(s3, bucket, info.prefix + PLAN_NAME, plan_document)
     logger.info("planned", extra={"run": run, "accounts": len(items), "errors": len(errors)})
-    return info.model_dump(mode="json")
+    return {**info.model_dump(mode="json"), "work_list": info.work_list}
 
 
 def _work_items(

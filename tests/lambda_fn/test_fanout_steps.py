@@ -59,13 +59,15 @@ def run_state_machine(skip_batches: tuple[int, ...] = ()) -> tuple[dict, dict, l
     BatchInput) -> merge, as the state machine passes them. Returns (plan, merge summary,
     batch results)."""
     plan = plan_handler(SCHEDULED_EVENT, LocalContext())
-    items = read_json(plan["bucket"], plan["prefix"] + "accounts.json")
+    items = read_json(plan["bucket"], plan["work_list"])  # the Map's S3 item reader
+    batch_input = {key: plan[key] for key in ("run", "bucket", "prefix", "generated_at")}
     results = []
     for number, start in enumerate(range(0, len(items), BATCH_SIZE)):
         if number in skip_batches:
             continue  # this child execution failed or timed out
-        batch = {"Items": items[start : start + BATCH_SIZE], "BatchInput": plan}
+        batch = {"Items": items[start : start + BATCH_SIZE], "BatchInput": batch_input}
         results.append(batch_handler(batch, LocalContext()))
+    # The merge gets the Map's input again (the Map's ResultPath is null)
     summary = merge_handler(plan, LocalContext())
     return plan, summary, results
 

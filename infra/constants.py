@@ -51,6 +51,8 @@ FANOUT_MERGE_MEMORY_MB = 1024  # merging 1,000 partials of 100,000 findings peak
 FANOUT_TIMEOUT_HOURS = 4  # the whole execution; each batch stops reading at 15 minutes
 # Accounts in one batch: each costs about 1 s of start-up and 3 calls a region (docs/scale.md).
 FANOUT_BATCH_SIZE_MAX = 200
+# CDK feature flags the app always sets: the Distributed Map's ResultWriterV2.
+FEATURE_FLAGS = {"@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2": True}
 # Execution statuses that alarm and are parked in the dead-letter queue.
 FANOUT_FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 

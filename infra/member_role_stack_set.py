@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import tempfile
 
-from aws_cdk import App, Aws, CfnOutput, Stack
+from aws_cdk import App, Aws, CfnOutput, LegacyStackSynthesizer, Stack
 from aws_cdk import aws_cloudformation as cfn
 from constructs import Construct
 
@@ -42,6 +42,8 @@ class MemberRoleStackSetStack(Stack):
             scope,
             construct_id,
             description="hsm-backup-audit: the member role in every account of the organization",
+            # No assets: deployable from the management account with no `cdk bootstrap`.
+            synthesizer=LegacyStackSynthesizer(),
         )
         audit_account = settings.audit_account_id or Aws.ACCOUNT_ID
         self.stack_set = cfn.CfnStackSet(

@@ -138,6 +138,25 @@ def test_denied_list_accounts_is_a_typed_error(
     assert len(fleet_server.layer.calls_to("ListAccounts")) == 1
 
 
+def test_a_garbled_answer_is_a_typed_error(
+    server_org: tuple[str, Organization], fleet_server: FleetServer
+) -> None:
+    # Given a 200 OK whose body no parser reads (a captive proxy's login page)
+    url, _ = server_org
+    fleet_server.layer.faults = [Fault("garble", operation="ListAccounts")]
+    # Then a typed error naming the call, never a traceback
+    with pytest.raises(AccountListingError) as raised:
+        list_active_accounts(boto3.session.Session(), endpoint_url=url, limits=FAST)
+    assert raised.value.operation == "ListAccounts"
+
+
+def test_running_out_of_time_is_a_typed_error(org: Organization) -> None:
+    org.add_accounts(25)
+    with pytest.raises(AccountListingError) as raised:
+        list_active_accounts(boto3.session.Session(), should_stop=lambda: True)
+    assert (raised.value.operation, raised.value.code) == ("ListAccounts", "DeadlineExceeded")
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [

@@ -168,6 +168,15 @@ def test_the_stack_set_from_the_management_account_to_the_whole_organization(
     assert json.loads(stack_set["TemplateBody"]) == synth.template_json(MEMBER_ROLE_STACK_NAME)
 
 
+def test_the_stack_set_stack_needs_no_cdk_bootstrap(units: Synth) -> None:
+    # No BootstrapVersion parameter or rule and no assets: deployable in the management
+    # account with its own credentials
+    template = units.template_json(MEMBER_ROLE_STACK_SET_STACK_NAME)
+    assert "Parameters" not in template
+    assert "Rules" not in template
+    assert not (units.directory / f"{MEMBER_ROLE_STACK_SET_STACK_NAME}.assets.json").exists()
+
+
 def test_cdk_nag_passes_with_two_reasoned_acknowledgements(units: Synth) -> None:
     (plugin,) = json.loads((units.directory / "validation-report.json").read_text())[
         "pluginReports"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, PaginationError, UnknownRegionError
+from botocore.exceptions import ClientError, PaginationError, UnknownRegionError
 
 from ..constants import (
     ACCOUNT_STATE_ACTIVE,
@@ -179,6 +179,6 @@ def list_active_accounts(
     except PaginationError:  # its text quotes the token: say it without
         message = "the same NextToken came back twice"
         raise AccountListingError(operation, "RepeatedNextToken", message) from None
-    except (BotoCoreError, ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the caller gets a typed error
         message = safe_text(str(exc), 300)
         raise AccountListingError(operation, type(exc).__name__, message) from None

@@ -28,7 +28,7 @@ from .constants import (
     ExitCode,
 )
 from .engine.audit import Audit, Report
-from .engine.merge import MergeError, Partial, merge, read_partial
+from .engine.merge import MergeError, Partial, merge, read_partial_text
 from .engine.model import safe_text
 from .engine.partial import PartialInfo, PartialRecorder, partial_document
 from .engine.policy import PolicyError, load_policy_file
@@ -217,17 +217,10 @@ def _print(report: Report, output: str, info: PartialInfo | None) -> int:
 def _read_part(path: str) -> Partial:
     shown = safe_text(path, 120)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise MergeError(f"{shown}: cannot read: {reason}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MergeError(f"{shown}: not JSON (line {exc.lineno} column {exc.colno})") from None
-    except ValueError:  # e.g. a number too long to convert
-        raise MergeError(f"{shown}: not JSON") from None
-    return read_partial(document, shown)
+        text = Path(path).read_bytes()
+    except OSError as exc:
+        raise MergeError(f"{shown}: cannot read: {exc.strerror or 'unreadable'}") from None
+    return read_partial_text(text, shown)
 
 
 def run_merge(args: argparse.Namespace) -> int:

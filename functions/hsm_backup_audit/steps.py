@@ -34,7 +34,7 @@ from .aws.scanner import ScanRequest, scan
 from .configuration import Configuration, ConfigurationError
 from .constants import ENV_REPORT_BUCKET, FANOUT_KEY_PREFIX
 from .engine.audit import Scope
-from .engine.merge import MergeError, merge, read_partial
+from .engine.merge import MergeError, merge, read_partial_text
 from .engine.model import ScanError
 from .engine.partial import GLOBAL, PartialRecorder, partial_document
 from .observability import logger
@@ -232,6 +232,6 @@ def _read_partials(s3: Any, info: RunInfo) -> Any:
             key = entry["Key"]
             try:
                 body = s3.get_object(Bucket=info.bucket, Key=key)["Body"].read()
-                yield read_partial(json.loads(body), key)
+                yield read_partial_text(body, key)
             except (MergeError, ValueError, ClientError, BotoCoreError) as exc:
                 logger.warning("partial report unreadable", extra={"key": key, "error": str(exc)})

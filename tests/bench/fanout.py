@@ -16,7 +16,7 @@ from typing import Any
 
 from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.engine.audit import Scope
-from hsm_backup_audit.engine.merge import merge, read_partial
+from hsm_backup_audit.engine.merge import merge, read_partial, read_partial_text
 from hsm_backup_audit.engine.partial import PartialAudit, PartialRecorder, partial_document
 from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit.engine.report import to_document
@@ -59,7 +59,7 @@ def _partial_documents(now: datetime) -> list[str]:
 
 
 def _merge_all(documents: Sequence[str]) -> dict[str, Any]:
-    partials = [read_partial(json.loads(text), f"part-{n}") for n, text in enumerate(documents)]
+    partials = [read_partial_text(text, f"part-{n}") for n, text in enumerate(documents)]
     return to_document(merge(partials).report)
 
 

@@ -11,6 +11,7 @@ Pure: documents in (already parsed JSON), a Report and its PartialInfo out.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,9 @@ NO_PARTIAL_CODE = "NoPartialReport"
 NO_PARTIAL_MESSAGE = (
     "the batch that audits this account failed, timed out or never ran: no partial report"
 )
+
+
+SEVERITY = {severity.name: severity for severity in Severity}
 
 
 class MergeError(ValueError):
@@ -122,6 +126,22 @@ class Partial:
     info: PartialInfo
 
 
+def read_partial_text(text: str | bytes, source: str) -> Partial:
+    """Read one partial report from its JSON text (parsed and checked in one pass by
+    pydantic; anything wrong is diagnosed again the slow way, for the message)."""
+    try:
+        parsed = _Document.model_validate_json(text)
+    except ValidationError:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MergeError(f"{source}: not JSON (line {exc.lineno} column {exc.colno})") from None
+        except ValueError:  # e.g. not UTF-8, or a number too long to convert
+            raise MergeError(f"{source}: not JSON") from None
+        return read_partial(document, source)
+    return _read(parsed, source)
+
+
 def read_partial(document: Any, source: str) -> Partial:
     """Check one parsed JSON document and read it; MergeError says what is wrong."""
     if not isinstance(document, dict):
@@ -138,6 +158,10 @@ def read_partial(document: Any, source: str) -> Partial:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise MergeError(f"{source}: not a partial report: {where}: {first['msg']}") from None
+    return _read(parsed, source)
+
+
+def _read(parsed: _Document, source: str) -> Partial:
     generated_at = as_utc(parsed.generated_at.removesuffix("Z") + "+00:00")
     if generated_at is None:
         raise MergeError(f"{source}: generated_at is not a time")
@@ -195,7 +219,7 @@ def _backup_key(text: str | None, local: dict[str, int]) -> int | None:
 def _finding(doc: _Finding, backup_key: int | None) -> Finding:
     return ReadFinding(
         rule=doc.rule,
-        severity=Severity[doc.severity],
+        severity=SEVERITY[doc.severity],
         account_id=doc.account_id,
         region=doc.region,
         cluster_id=doc.cluster_id,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from hsm_backup_audit.constants import Status
 from hsm_backup_audit.engine.audit import Audit, Scope
@@ -200,3 +202,12 @@ def test_input_that_is_not_a_partial_report_is_refused_in_one_line(
     with pytest.raises(MergeError, match=message) as caught:
         read_partial(document, "x.json")
     assert "\n" not in str(caught.value)
+
+
+def test_a_partial_report_is_a_schema_version_1_report_with_its_partial_key() -> None:
+    # Given a partial with a shared-only view, owned identities and backup keys
+    document = partial_of([VIEWER, THIRD], Policy())
+    # Then the report schema (keys only added within version 1) describes it whole
+    schema = json.loads((files("hsm_backup_audit") / "report.schema.json").read_text())
+    Draft202012Validator(schema).validate(document)
+    assert document["partial"]["shared_only"] and document["partial"]["cells"]

@@ -17,6 +17,7 @@ import boto3
 from . import __version__
 from .aws.cloudhsm import all_regions
 from .aws.scanner import ScanRequest, scan
+from .console import end_quietly
 from .constants import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_MEMBER_ROLE_NAME,
@@ -254,5 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_scan(args)
 
 
+def console_main() -> NoReturn:
+    """The `hsm-backup-audit` command: main(), ending quietly on `| head` and Ctrl-C."""
+    end_quietly(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

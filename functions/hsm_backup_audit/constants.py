@@ -75,6 +75,9 @@ class ExitCode(IntEnum):
     NON_COMPLIANT = 1
     USAGE = 2  # bad arguments, bad policy or bad configuration
     INCOMPLETE = 3
+    # No verdict: the run was cut short. 128 + the signal's number, as a shell reports it.
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    OUTPUT_CLOSED = 141  # the reader went away (SIGPIPE), e.g. `| head`
 
 
 STATUS_EXIT_CODE: dict[Status, ExitCode] = {
@@ -149,6 +152,8 @@ NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
 NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
+# A policy is a few KB (a thousand exemptions is ~150 KB): anything bigger is not a policy.
+MAX_POLICY_BYTES = 1024 * 1024
 # Stop reading this long before the Lambda timeout: room to render the digest and the
 # report and to deliver them (two S3 PUTs and one SNS publish, bounded in delivery.py).
 TIME_RESERVE_SECONDS = 60

@@ -105,7 +105,7 @@ class _SharedView:
 
     account_id: str
     region: str
-    findings: list[Finding]
+    findings: tuple[Finding, ...]  # () for a compliant backup: no list kept per backup
 
 
 class Audit:
@@ -180,7 +180,7 @@ class Audit:
             ):
                 return
             self._shared[key] = _SharedView(
-                backup.account_id, backup.region, self._judge(backup, key)
+                backup.account_id, backup.region, tuple(self._judge(backup, key))
             )
             return
         # The owner's view: it replaces whatever a sharer's listing said of this backup.

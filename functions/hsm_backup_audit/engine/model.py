@@ -109,7 +109,6 @@ class BackupRecord:
     account_id: str
     region: str
     backup_id: str
-    arn: str | None
     cluster_id: str
     state: Any
     created: datetime | None
@@ -152,7 +151,6 @@ def parse_backup(raw: Any, account_id: str, region: str, shared: bool) -> Backup
         account_id=account_id,
         region=region,
         backup_id=safe_text(item.get("BackupId")) or MISSING,
-        arn=_optional_text(item.get("BackupArn")),
         cluster_id=safe_text(item.get("ClusterId")) or MISSING,
         state=item.get("BackupState"),
         created=as_utc(item.get("CreateTimestamp")),

@@ -127,3 +127,25 @@ def test_a_batch_handed_a_document_it_cannot_use_fails_with_one_line(
     with pytest.raises(StepInputError) as raised:
         batch_handler({"Items": [{"role_arn": None}], "BatchInput": {}}, LocalContext())
     assert str(raised.value).startswith("batch: unexpected input: Items.0.account_id")
+
+
+def test_a_failed_account_listing_is_an_error_entry_and_the_caller_is_still_audited(
+    lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, inbox: Inbox, capsys: Any
+) -> None:
+    # Given organization mode in an account that belongs to no organization
+    monkeypatch.setenv("ORGANIZATION", "true")
+    # When the fan-out runs
+    plan, summary, results = run_state_machine()
+    capsys.readouterr()
+    # Then the caller alone was planned and audited, and the report names the failed
+    # listing: INCOMPLETE, never "no accounts, compliant"
+    assert read_json(plan["bucket"], plan["work_list"]) == [
+        {"account_id": DEFAULT_ACCOUNT, "role_arn": None}
+    ]
+    assert [r["accounts"] for r in results] == [1]
+    report = read_json(summary["report"])
+    assert report["status"] == "INCOMPLETE"
+    assert [(e["account_id"], e["region"], e["operation"]) for e in report["errors"]] == [
+        (DEFAULT_ACCOUNT, "global", "ListAccounts")
+    ]
+    assert report["scope"]["accounts"] == [DEFAULT_ACCOUNT]

@@ -1,5 +1,7 @@
 """`hsm-backup-audit`: the command line. Exit codes: 0 compliant, 1 non-compliant,
-2 bad arguments or policy, 3 incomplete (the audit could not see everything)."""
+2 bad arguments, policy or baseline file, 3 incomplete (the audit could not see everything).
+With `--fail-on new`, 1 means "new findings above INFO since the baseline" and 0 that there
+are none (3 still wins: an incomplete audit never passes)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import boto3
 
@@ -27,8 +29,10 @@ from .constants import (
     ROLE_NAME_PATTERN,
     STATUS_EXIT_CODE,
     ExitCode,
+    Status,
 )
 from .engine.audit import Audit, Report
+from .engine.changes import compute_changes, new_above_info, usable_baseline
 from .engine.merge import MergeError, Partial, merge, read_partial_text
 from .engine.model import safe_text
 from .engine.partial import PartialInfo, PartialRecorder, partial_document
@@ -38,6 +42,7 @@ from .engine.report import to_json, to_text
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
 FORMATS = ["text", "json", "partial"]
 FORMAT_HELP = "text (default), json, or partial: the JSON report plus what `merge` needs"
+FAIL_ON_STATUS, FAIL_ON_NEW = "status", "new"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -151,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_organization_arguments(scan_cmd)
 
+    scan_cmd.add_argument(
+        "--baseline",
+        metavar="REPORT.json",
+        help="an earlier `--format json` report: print and report what changed since it",
+    )
+    scan_cmd.add_argument(
+        "--fail-on",
+        choices=[FAIL_ON_STATUS, FAIL_ON_NEW],
+        default=FAIL_ON_STATUS,
+        help="exit 1 on any finding above INFO (status, the default), or only on new ones "
+        "since --baseline (new)",
+    )
+
     merge_cmd = commands.add_parser(
         "merge", help="merge partial reports (scan --format partial) into one report"
     )
@@ -175,8 +193,37 @@ def resolve_regions(asked: Sequence[str], session: boto3.session.Session) -> lis
     return regions
 
 
+def load_baseline(path: str) -> dict[str, Any]:
+    """The baseline report file, or UsageError in one line."""
+    shown = safe_text(path, 200)
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--baseline {shown}: {safe_text(exc.strerror or exc, 100)}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError(f"--baseline {shown}: not a JSON document") from None
+    if not isinstance(document, dict) or document.get("schema_version") != 1:
+        raise UsageError(f"--baseline {shown}: not a hsm-backup-audit report (schema_version 1)")
+    if not usable_baseline(document):
+        print(
+            f"hsm-backup-audit: note: --baseline {shown} has no finding ids (an older report): "
+            "every finding counts as new",
+            file=sys.stderr,
+        )
+    return document
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    if fail_on == FAIL_ON_NEW and report.status != Status.INCOMPLETE:
+        return ExitCode.NON_COMPLIANT if new_above_info(report) else ExitCode.COMPLIANT
+    return STATUS_EXIT_CODE[report.status]
+
+
 def run_scan(args: argparse.Namespace) -> int:
     try:
+        if args.fail_on == FAIL_ON_NEW and not args.baseline:
+            raise UsageError("--fail-on new needs --baseline (the report to compare with)")
+        baseline = load_baseline(args.baseline) if args.baseline else None
         _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
         session = boto3.session.Session()
@@ -201,18 +248,20 @@ def run_scan(args: argparse.Namespace) -> int:
             organizational_units=args.organizational_unit,
         )
     )
+    if args.baseline:
+        report.changes = compute_changes(report, baseline)
     info = recorder.partial_info(report) if args.format == "partial" else None
-    return _print(report, args.format, info)
+    _print(report, args.format, info)
+    return exit_code(report, args.fail_on)
 
 
-def _print(report: Report, output: str, info: PartialInfo | None) -> int:
+def _print(report: Report, output: str, info: PartialInfo | None) -> None:
     if info is not None:
         sys.stdout.write(json.dumps(partial_document(report, info), ensure_ascii=False) + "\n")
     elif output == "json":
         sys.stdout.write(to_json(report) + "\n")
     else:
         sys.stdout.write(to_text(report))
-    return STATUS_EXIT_CODE[report.status]
 
 
 def _read_part(path: str) -> Partial:
@@ -231,7 +280,8 @@ def run_merge(args: argparse.Namespace) -> int:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     info = merged.info if args.format == "partial" else None
-    return _print(merged.report, args.format, info)
+    _print(merged.report, args.format, info)
+    return STATUS_EXIT_CODE[merged.report.status]
 
 
 def run_demo(args: argparse.Namespace) -> int:

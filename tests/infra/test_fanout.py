@@ -38,11 +38,9 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     )
 
 
-def function_bucket_grants(ids: dict[str, str]) -> set[tuple[tuple[str, ...], str]]:
-    """What organization mode adds to the function's role: the report bucket (always on in
-    organization mode) and the fan-out's working files."""
+def fanout_grants(ids: dict[str, str]) -> set[tuple[tuple[str, ...], str]]:
+    """What the fan-out adds to the function's role: its working files."""
     return {
-        (("s3:PutObject",), f"{ids['bucket']}.Arn/reports/*"),
         (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/fanout/*"),
         (("s3:ListBucket",), f"{ids['bucket']}.Arn"),
     }

@@ -93,9 +93,15 @@ def test_plan_batches_merge_give_the_single_run_report_and_email(
     assert [r["accounts"] for r in results] == [2, 2, 2]
     # the merged report is the single run's (the shared backup is the owner's, once),
     merged_report = read_json(summary["report"])
+    changes = merged_report.pop("changes")
     for document in (merged_report, single_report):
-        document.pop("generated_at")
+        for key in ("generated_at", "run_id"):
+            document.pop(key)
+    single_report.pop("changes")
     assert merged_report == single_report
+    # (the single run is the fan-out's baseline: the run history carries over, unchanged)
+    assert changes["baseline"]["run_id"] == single["run_id"]
+    assert (changes["new"], changes["resolved"]) == ([], [])
     assert summary["backups_scanned"] == single["backups_scanned"] == 6 * 2 * 2 + 1
     # and the run ends as a single run does: one email, the run's metrics
     [message] = inbox.messages()

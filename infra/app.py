@@ -9,7 +9,12 @@ from typing import Any
 from aws_cdk import App
 
 from .audit_stack import AuditStack
-from .constants import AUDIT_STACK_NAME, MEMBER_ROLE_STACK_NAME, MEMBER_ROLE_STACK_SET_STACK_NAME
+from .constants import (
+    AUDIT_STACK_NAME,
+    FEATURE_FLAGS,
+    MEMBER_ROLE_STACK_NAME,
+    MEMBER_ROLE_STACK_SET_STACK_NAME,
+)
 from .member_role_stack import MemberRoleStack
 from .member_role_stack_set import MemberRoleStackSetStack
 from .nag import enable_checks
@@ -18,7 +23,7 @@ from .settings import read_settings
 
 def create_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
     """Raises SettingsError or PolicyError (one line each) before any construct is built."""
-    app = App(context=dict(context or {}), outdir=outdir)
+    app = App(context={**FEATURE_FLAGS, **(context or {})}, outdir=outdir)
     settings = read_settings(app.node)
     AuditStack(app, AUDIT_STACK_NAME, settings=settings)
     MemberRoleStack(app, MEMBER_ROLE_STACK_NAME, settings=settings)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from .fanout import FanOut
+from .fanout_settings import read_fanout_settings
 from .function import AuditFunction
 from .limits import check_limits
 from .monitoring import Monitoring
@@ -25,7 +27,7 @@ class AuditStack(Stack):
         notifications = Notifications(self, "Notifications", emails=settings.notification_emails)
         reports = (
             ReportBucket(self, "Reports", expiration_days=settings.report_expiration_days)
-            if settings.report_bucket
+            if settings.report_bucket or settings.organization  # the fan-out's working files
             else None
         )
         audit = AuditFunction(
@@ -36,12 +38,23 @@ class AuditStack(Stack):
             topic_key=notifications.key,
             report_bucket=reports.bucket if reports else None,
         )
+        fan_out = None
         if settings.organization:
             OrganizationAccess(self, "Organization", role=audit.role, settings=settings)
+            assert reports is not None
+            fan_out = FanOut(
+                self,
+                "FanOut",
+                audit=audit,
+                bucket=reports.bucket,
+                settings=read_fanout_settings(self.node),
+            )
+        state_machine = fan_out.state_machine if fan_out else None
         schedule = AuditSchedule(
             self,
             "Schedule",
             function=audit.function,
+            state_machine=state_machine,
             expression=settings.schedule,
             timezone=settings.schedule_timezone,
         )
@@ -52,6 +65,7 @@ class AuditStack(Stack):
             topic=notifications.topic,
             dead_letter_queue=schedule.dead_letter_queue,
             missed_run_hours=settings.missed_run_alarm_hours,
+            state_machine=state_machine,
         )
         notifications.allow_alarms_to_publish(monitoring.alarm_arns)
 
@@ -66,4 +80,6 @@ class AuditStack(Stack):
         )
         if reports:
             CfnOutput(self, "ReportBucketName", value=reports.bucket.bucket_name)
+        if state_machine:
+            CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn)
         check_limits(self)

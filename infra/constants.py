@@ -54,6 +54,17 @@ POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-{python}-{arch}"
 POWERTOOLS_LAYER_VERSION = 38
 POWERTOOLS_VERSION = "3.37.0"
 
+# The fan-out (organization mode): plan, a Distributed Map of batches, merge.
+FANOUT_PLAN_MINUTES = 5
+FANOUT_MERGE_MEMORY_MB = 1024  # merging 1,000 partials of 100,000 findings peaks near 200 MB
+FANOUT_TIMEOUT_HOURS = 4  # the whole execution; each batch stops reading at 15 minutes
+# Accounts in one batch: each costs about 1 s of start-up and 3 calls a region (docs/scale.md).
+FANOUT_BATCH_SIZE_MAX = 200
+# CDK feature flags the app always sets: the Distributed Map's ResultWriterV2.
+FEATURE_FLAGS = {"@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2": True}
+# Execution statuses that alarm and are parked in the dead-letter queue.
+FANOUT_FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
 # Schedule delivery: EventBridge Scheduler retries a failed invocation, then parks it.
 SCHEDULE_RETRY_ATTEMPTS = 3
 SCHEDULE_MAX_EVENT_AGE_HOURS = 6
@@ -98,6 +109,9 @@ CTX_REPLACED = {"memberRoleArns": "memberAccounts (account ids) and memberRoleNa
 CTX_MEMBER_EXTERNAL_ID = "memberExternalId"
 CTX_AUDIT_ACCOUNT_ID = "auditAccountId"
 CTX_POWERTOOLS_LAYER_VERSION = "powertoolsLayerVersion"
+CTX_FANOUT_BATCH_SIZE = "fanoutBatchSize"
+CTX_FANOUT_MAX_CONCURRENCY = "fanoutMaxConcurrency"
+CTX_FANOUT_TOLERATED_FAILURE = "fanoutToleratedFailurePercentage"
 CTX_ORGANIZATION = "organization"
 CTX_ORGANIZATIONAL_UNITS = "organizationalUnits"
 CTX_MEMBER_ROLE_STACK_SET = "memberRoleStackSet"
@@ -125,6 +139,9 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_MEMBER_EXTERNAL_ID: "",
     CTX_AUDIT_ACCOUNT_ID: "",
     CTX_POWERTOOLS_LAYER_VERSION: POWERTOOLS_LAYER_VERSION,
+    CTX_FANOUT_BATCH_SIZE: 10,
+    CTX_FANOUT_MAX_CONCURRENCY: 40,
+    CTX_FANOUT_TOLERATED_FAILURE: 10,
     CTX_ORGANIZATION: False,
     CTX_ORGANIZATIONAL_UNITS: "",
     CTX_MEMBER_ROLE_STACK_SET: False,

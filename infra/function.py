@@ -61,7 +61,14 @@ class AuditFunction(Construct):
         super().__init__(scope, construct_id)
         self._settings = settings
         self.log_group = self._build_log_group()
+        self.log_group_retention = logs.RetentionDays[
+            c.LOG_RETENTION_NAMES[settings.log_retention_days]
+        ]
         self.role = self._build_role(topic, topic_key, report_bucket)
+        # Shared with the fan-out's step functions (infra/fanout.py): same code, same env.
+        self.environment = self._environment(topic, report_bucket)
+        self.policy_file = settings.policy_file
+        self.powertools_layer_version = settings.powertools_layer_version
         self.function = self._build_function(topic, report_bucket)
 
     def _build_log_group(self) -> logs.LogGroup:

@@ -9,6 +9,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from hsm_backup_audit import constants as fn
@@ -57,6 +58,7 @@ class Monitoring(Construct):
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
         missed_run_hours: int | None,
+        state_machine: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._prefix = Stack.of(self).stack_name
@@ -68,6 +70,8 @@ class Monitoring(Construct):
             self._build_function_errors_alarm(function),
             self._build_dead_letter_alarm(dead_letter_queue),
         ]
+        if state_machine is not None:
+            self.alarms.append(self._build_fanout_failed_alarm(state_machine))
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
         self.dashboard = self._build_dashboard(function)
@@ -172,6 +176,30 @@ class Monitoring(Construct):
             queue.metric_approximate_number_of_messages_visible(
                 statistic=MAXIMUM, period=QUEUE_ALARM_PERIOD
             ),
+            cw.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _build_fanout_failed_alarm(self, state_machine: sfn.IStateMachine) -> cw.Alarm:
+        """Organization mode: an execution that failed, timed out or was aborted. (A missed
+        run is the NoRecentRun alarm: the merge step emits the run's metrics.)"""
+        period = ALARM_PERIOD
+        failed = cw.MathExpression(
+            expression="failed + timedout + aborted",
+            using_metrics={
+                "failed": state_machine.metric_failed(statistic=SUM, period=period),
+                "timedout": state_machine.metric_timed_out(statistic=SUM, period=period),
+                "aborted": state_machine.metric_aborted(statistic=SUM, period=period),
+            },
+            label="Failed, timed-out and aborted executions",
+            period=period,
+        )
+        return self._above_zero_alarm(
+            "FanOutFailed",
+            "An execution of the organization audit's state machine failed, timed out or was "
+            "aborted, so no report went out for it. Open the execution in the Step Functions "
+            "console (it is also in the dead-letter queue), fix the failing step, then start "
+            "the state machine once.",
+            failed,
             cw.TreatMissingData.NOT_BREACHING,
         )
 

@@ -32,14 +32,18 @@ from .constants import (
     ExitCode,
     Status,
 )
-from .engine.audit import Report
+from .engine.audit import Audit, Report
 from .engine.changes import compute_changes, new_above_info, usable_baseline
+from .engine.merge import MergeError, Partial, merge, read_partial_text
 from .engine.model import safe_text
+from .engine.partial import PartialInfo, PartialRecorder, partial_document
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
 from .engine.security_hub_outcome import security_hub_lines
 
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
+FORMATS = ["text", "json", "partial"]
+FORMAT_HELP = "text (default), json, or partial: the JSON report plus what `merge` needs"
 FAIL_ON_STATUS, FAIL_ON_NEW = "status", "new"
 
 
@@ -132,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "default: the session's region",
     )
     scan_cmd.add_argument("--policy", help="policy JSON file (default: the documented defaults)")
-    scan_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    scan_cmd.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     scan_cmd.add_argument(
         "--endpoint-url", help="AWS-compatible endpoint for every client (moto, LocalStack)"
     )
@@ -172,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="import findings above INFO into Security Hub (each account's own, through its "
         "--role-arn), and archive those resolved since --baseline; never changes the exit code",
     )
+
+    merge_cmd = commands.add_parser(
+        "merge", help="merge partial reports (scan --format partial) into one report"
+    )
+    merge_cmd.add_argument("parts", nargs="+", metavar="PART.json", help="partial reports")
+    merge_cmd.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
 
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")
@@ -229,8 +239,10 @@ def run_scan(args: argparse.Namespace) -> int:
     except (PolicyError, UsageError) as exc:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    recorder = PartialRecorder()
     report = scan(
         ScanRequest(
+            audit_factory=recorder if args.format == "partial" else Audit,
             regions=regions,
             policy=policy,
             policy_source=args.policy or "defaults",
@@ -246,7 +258,8 @@ def run_scan(args: argparse.Namespace) -> int:
     )
     if args.baseline:
         report.changes = compute_changes(report, baseline)
-    sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
+    info = recorder.partial_info(report) if args.format == "partial" else None
+    _print(report, args.format, info)
     if args.security_hub:
         sessions = AccountSessions(
             session,
@@ -262,6 +275,35 @@ def run_scan(args: argparse.Namespace) -> int:
             if line:
                 print(f"hsm-backup-audit: {line.strip()}", file=sys.stderr)
     return exit_code(report, args.fail_on)
+
+
+def _print(report: Report, output: str, info: PartialInfo | None) -> None:
+    if info is not None:
+        sys.stdout.write(json.dumps(partial_document(report, info), ensure_ascii=False) + "\n")
+    elif output == "json":
+        sys.stdout.write(to_json(report) + "\n")
+    else:
+        sys.stdout.write(to_text(report))
+
+
+def _read_part(path: str) -> Partial:
+    shown = safe_text(path, 120)
+    try:
+        text = Path(path).read_bytes()
+    except OSError as exc:
+        raise MergeError(f"{shown}: cannot read: {exc.strerror or 'unreadable'}") from None
+    return read_partial_text(text, shown)
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    try:
+        merged = merge([_read_part(path) for path in args.parts])
+    except MergeError as exc:
+        print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    info = merged.info if args.format == "partial" else None
+    _print(merged.report, args.format, info)
+    return STATUS_EXIT_CODE[merged.report.status]
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -280,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         return run_demo(args)
+    if args.command == "merge":
+        return run_merge(args)
     return run_scan(args)
 
 

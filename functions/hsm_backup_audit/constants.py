@@ -187,6 +187,9 @@ ATTRIBUTE_NEW_SEVERITY = "new_severity"  # the highest severity among the new fi
 # s3://REPORT_BUCKET/reports/<account>/<YYYY>/<MM>/<DD>/<run id>.json, and
 # s3://REPORT_BUCKET/reports/<account>/latest.json
 REPORT_KEY_PREFIX = "reports"
+# The fan-out's working files: s3://REPORT_BUCKET/fanout/<run id>/plan.json, accounts.json
+# (the Distributed Map's work list) and partials/<batch>.json.
+FANOUT_KEY_PREFIX = "fanout"
 REPORT_LATEST_NAME = "latest.json"
 # s3://REPORT_BUCKET/history/<scope key>/{baseline,last-run}.json (aws/history.py)
 HISTORY_KEY_PREFIX = "history"

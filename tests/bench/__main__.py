@@ -20,7 +20,7 @@ from hsm_backup_audit.constants import DEFAULT_MAX_WORKERS, RETRY_MODE, TIME_RES
 from hsm_backup_audit.engine.audit import Report
 from hsm_backup_audit.engine.policy import Policy
 
-from . import changes, memory
+from . import changes, fanout, memory
 from .server_process import Listing, ServerProcess
 from .walks import (
     CALLER,
@@ -339,9 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--section",
-        choices=["all", "changes"],
+        choices=["all", "changes", "fanout"],
         default="all",
-        help="run every section (all), or only what changed and the digest (changes)",
+        help="run every section (all), only what changed and the digest (changes), "
+        "or only the merge and the organization fan-out (fanout)",
     )
     args = parser.parse_args(argv)
     isolate_from_real_aws()
@@ -354,7 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets += scale_targets
         targets += memory_targets()
         one_lambda(figures)
-    targets += changes_targets()
+    if args.section in ("all", "changes"):
+        targets += changes_targets()
+    if args.section in ("all", "fanout"):
+        targets += [Target(*target) for target in fanout.run(say, args.latency)]
     say()
     say(f"== Targets ({time.monotonic() - started:.0f} s in all)")
     for target in targets:

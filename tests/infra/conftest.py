@@ -32,6 +32,7 @@ FULL_CONTEXT: dict[str, Any] = {
     "memberAccounts": ",".join(MEMBER_ACCOUNTS),
     "organizationId": ORGANIZATION_ID,
     "reservedConcurrency": "true",
+    "securityHub": "true",
     "memberExternalId": EXTERNAL_ID,
     "auditAccountId": AUDIT_ACCOUNT,
     "schedule": "cron(30 6 ? * MON-FRI *)",

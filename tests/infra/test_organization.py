@@ -15,6 +15,7 @@ from infra.constants import MEMBER_ROLE_STACK_NAME, MEMBER_ROLE_STACK_SET_STACK_
 from infra.settings import SettingsError
 
 from .conftest import AUDIT_ACCOUNT, EMAILS, Synth, cdk_json_context, synthesize
+from .test_fanout import fanout_grants
 from .test_iam import _base_grants, _bucket_grants, _function_role, _ids, granted, statements_of
 
 UNITS = ("ou-ab12-11111111", "ou-ab12-22222222")
@@ -44,7 +45,11 @@ def units(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 
 def _variables(synth: Synth) -> dict[str, Any]:
-    (function,) = synth.audit.find_resources("AWS::Lambda::Function").values()
+    (function,) = [
+        resource
+        for name, resource in synth.audit.find_resources("AWS::Lambda::Function").items()
+        if "FanOut" not in name  # the fan-out's functions share this environment
+    ]
     variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
     return variables
 
@@ -69,7 +74,9 @@ def test_organization_alone_lists_accounts_and_assumes_the_member_role_in_the_or
     # any account of the caller's own organization only
     ids = _ids(organization)
     role = _function_role(organization)
-    assert granted(organization.audit, role) == _base_grants(ids) | _bucket_grants(ids) | {
+    assert granted(organization.audit, role) == _base_grants(ids) | _bucket_grants(
+        ids
+    ) | fanout_grants(ids) | {
         (("organizations:ListAccounts",), "*"),
         (("sts:AssumeRole",), "arn:AWS::Partition.Ref:iam::*:role/hsm-backup-audit-member"),
     }
@@ -94,9 +101,8 @@ def test_without_organization_nothing_of_it_is_granted(default: Synth) -> None:
 
 def test_units_read_only_those_units_through_the_named_role(units: Synth) -> None:
     ids = _ids(units)
-    assert granted(units.audit, _function_role(units)) == _base_grants(ids) | _bucket_grants(
-        ids
-    ) | {
+    expected_base = _base_grants(ids) | _bucket_grants(ids) | fanout_grants(ids)
+    assert granted(units.audit, _function_role(units)) == expected_base | {
         (
             (
                 "organizations:ListAccountsForParent",
@@ -196,6 +202,9 @@ def test_cdk_nag_passes_with_two_reasoned_acknowledgements(units: Synth) -> None
         "HsmBackupAuditMemberRole/MemberRole/Resource",
         "HsmBackupAudit/Reports/Bucket/Resource",  # S1: the report bucket is on by default
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",  # its prefixes, never Resource::*
+        # organization mode's fan-out (tests/infra/test_fanout.py)
+        "HsmBackupAudit/FanOut/StateMachine/DistributedMapPolicy/Resource",
+        "HsmBackupAudit/FanOut/StateMachine/Role/DefaultPolicy/Resource",
     }
     assert (
         "AwsSolutions-IAM5[Resource::*]",

@@ -68,6 +68,9 @@ class ScanRequest:
     session: boto3.session.Session | None = None
     now: datetime | None = None
     limits: ClientLimits = DEFAULT_LIMITS  # timeouts and attempts per call (tests shrink them)
+    # A batch of a fan-out audits its caller's own account only when it is in the batch.
+    include_caller: bool = True
+    audit_factory: Callable[[Policy, datetime], Audit] = Audit  # PartialAudit for a partial
     # Organization mode: every ACTIVE account (under these units, if any) through one role.
     organization: bool = False
     member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
@@ -103,8 +106,9 @@ def describe_exception(exc: BaseException) -> tuple[str, str]:
 def _accounts(request: ScanRequest, session: boto3.session.Session, audit: Audit) -> list[Account]:
     accounts: list[Account] = []
     try:
-        own = caller_account(session, request.endpoint_url, request.limits)
-        accounts.append(Account(own, session))
+        if request.include_caller:
+            own = caller_account(session, request.endpoint_url, request.limits)
+            accounts.append(Account(own, session))
     except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
         code, message = describe_exception(exc)
         audit.add_error(ScanError("unknown", GLOBAL, "GetCallerIdentity", code, message))
@@ -248,7 +252,7 @@ def scan(request: ScanRequest) -> Report:
     started = time.monotonic()
     session = request.session or boto3.session.Session()
     now = request.now or datetime.now(UTC)
-    audit = Audit(request.policy, now)
+    audit = request.audit_factory(request.policy, now)
     accounts = _accounts(request, session, audit)
     for account in accounts:  # every audited account is in the breakdown, zero or not
         audit.by_account.setdefault(account.account_id, 0)

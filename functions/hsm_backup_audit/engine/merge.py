@@ -1,0 +1,187 @@
+"""Merging partial reports into one report: the report one scan of every account would give.
+
+Pure: partial reports in (read by partial_reader.py), a Report and its PartialInfo out.
+- A cell (account, region) read by several partials is taken from the first that has it.
+- A backup seen only as shared in one partial and as owned in another is the owner's:
+  the shared view, its count and its findings are dropped. Seen only as shared by
+  several partials, the view of the lowest (account, region) is kept, as in one scan.
+- An account the plan asked for that no partial covers is an error entry (INCOMPLETE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..constants import Severity, Status
+from .audit import Report, Scope
+from .model import Finding, ScanError
+from .partial import GLOBAL, Cell, CellData, Identity, PartialInfo, SharedView
+from .partial_reader import MergeError, Partial, read_partial, read_partial_text
+
+__all__ = ["MergeError", "Merged", "Partial", "merge", "read_partial", "read_partial_text"]
+
+NO_PARTIAL_OPERATION = "AuditBatch"
+NO_PARTIAL_CODE = "NoPartialReport"
+NO_PARTIAL_MESSAGE = (
+    "the batch that audits this account failed, timed out or never ran: no partial report"
+)
+
+
+@dataclass
+class Merged:
+    report: Report
+    info: PartialInfo
+
+
+def _ordered(names: Iterable[str], order: Sequence[str]) -> tuple[str, ...]:
+    unique = list(dict.fromkeys(names))
+    rank: dict[str, int] = {}
+    for name in order:
+        rank.setdefault(name, len(rank))
+    return tuple(sorted(unique, key=lambda name: rank.get(name, len(rank))))
+
+
+def _owners(partials: Sequence[Partial]) -> dict[Cell, int]:
+    """Which partial each cell is taken from: the first that has it."""
+    owner: dict[Cell, int] = {}
+    for number, partial in enumerate(partials):
+        for cell in partial.info.cells:
+            owner.setdefault(cell, number)
+    return owner
+
+
+def _choose_views(
+    partials: Sequence[Partial], owner: dict[Cell, int]
+) -> tuple[list[SharedView], list[SharedView]]:
+    """(kept, dropped) shared views: the owner's view wins; among shared views only, the
+    lowest (account, region), as the engine keeps it."""
+    owned: set[Identity] = set()
+    for cell, number in owner.items():
+        owned.update(partials[number].info.cells[cell].owned)
+    kept: dict[Identity, SharedView] = {}
+    dropped: list[SharedView] = []
+    for number, partial in enumerate(partials):
+        for view in partial.info.shared_only:
+            if owner.get((view.account_id, view.region)) != number:
+                continue  # its cell is taken from another partial, with its own views
+            other = kept.get(view.backup)
+            if view.backup in owned:
+                dropped.append(view)
+            elif other is None:
+                kept[view.backup] = view
+            elif (other.account_id, other.region) <= (view.account_id, view.region):
+                dropped.append(view)
+            else:
+                dropped.append(other)
+                kept[view.backup] = view
+    return list(kept.values()), dropped
+
+
+def merge(
+    partials: Sequence[Partial],
+    *,
+    planned_accounts: Sequence[str] = (),
+    generated_at: datetime | None = None,
+    errors: Sequence[ScanError] = (),
+    empty_scope: Scope | None = None,
+) -> Merged:
+    """One report from partial reports. `planned_accounts`: every account the plan asked
+    for; those no partial covers become error entries. `errors`: more error entries (the
+    plan's own). `empty_scope`: the scope when there is no partial at all."""
+    if not partials and empty_scope is None:
+        raise MergeError("no partial report to merge")
+    for partial in partials[1:]:
+        if partial.info.policy_sha256 != partials[0].info.policy_sha256:
+            raise MergeError(
+                f"{partial.source}: judged under another policy than {partials[0].source}: "
+                "partials can only be merged when one policy judged them all"
+            )
+    owner = _owners(partials)
+    kept_views, dropped_views = _choose_views(partials, owner)
+    cells = {cell: partials[n].info.cells[cell] for cell, n in owner.items()}
+    cells = {cell: CellData(data.backups_scanned, list(data.owned)) for cell, data in cells.items()}
+    for view in dropped_views:
+        cells[(view.account_id, view.region)].backups_scanned -= 1
+    dropped = {id(f) for view in dropped_views for f in view.findings}
+    dropped -= {id(f) for view in kept_views for f in view.findings}
+
+    findings: list[Finding] = []
+    entries: dict[tuple[str, ...], ScanError] = {_error_key(e): e for e in errors}
+    for number, partial in enumerate(partials):
+        findings.extend(
+            f
+            for f in partial.findings
+            if owner.get((f.account_id, f.region)) == number and id(f) not in dropped
+        )
+        for error in partial.errors:
+            cell = (error.account_id, error.region)
+            if error.region == GLOBAL or owner.get(cell, number) == number:
+                entries.setdefault(_error_key(error), error)
+    covered = {account for p in partials for account in p.info.accounts}
+    for account in dict.fromkeys(planned_accounts):
+        if account not in covered:
+            error = ScanError(
+                account, GLOBAL, NO_PARTIAL_OPERATION, NO_PARTIAL_CODE, NO_PARTIAL_MESSAGE
+            )
+            entries.setdefault(_error_key(error), error)
+
+    order = list(planned_accounts) or [a for p in partials for a in p.info.accounts]
+    accounts = _ordered((a for p in partials for a in p.scope.accounts), order)
+    base = partials[0].scope if partials else empty_scope
+    assert base is not None
+    scope = Scope(
+        regions=tuple(dict.fromkeys(r for p in partials for r in p.scope.regions)) or base.regions,
+        account_id=accounts[0] if accounts else "unknown",
+        accounts=accounts,
+        include_shared=base.include_shared,
+        policy_source=base.policy_source,
+    )
+    report = _report(scope, cells, findings, list(entries.values()))
+    moments = [p.generated_at for p in partials]
+    report.generated_at = generated_at or min(moments, default=datetime.now(UTC))
+    report.duration_seconds = max((p.duration_seconds for p in partials), default=0.0)
+    info = PartialInfo(
+        policy_sha256=partials[0].info.policy_sha256 if partials else "",
+        accounts=_ordered(
+            [*(a for p in partials for a in p.info.accounts), *planned_accounts], order
+        ),
+        cells=cells,
+        shared_only=kept_views,
+    )
+    return Merged(report, info)
+
+
+def _error_key(error: ScanError) -> tuple[str, ...]:
+    return (error.account_id, error.region, error.operation, error.code, error.message)
+
+
+def _report(
+    scope: Scope, cells: dict[Cell, CellData], findings: list[Finding], errors: list[ScanError]
+) -> Report:
+    """The totals, order and status exactly as Audit.finish makes them."""
+    by_region: dict[str, int] = {}
+    by_account: dict[str, int] = dict.fromkeys(scope.accounts, 0)
+    for (account, region), data in cells.items():
+        if data.backups_scanned:
+            by_region[region] = by_region.get(region, 0) + data.backups_scanned
+            by_account[account] = by_account.get(account, 0) + data.backups_scanned
+    findings.sort(key=Finding.sort_key)
+    errors.sort(key=lambda e: (e.account_id, e.region, e.operation, e.code))
+    if errors:
+        status = Status.INCOMPLETE
+    elif any(f.severity > Severity.INFO for f in findings):
+        status = Status.NON_COMPLIANT
+    else:
+        status = Status.COMPLIANT
+    return Report(
+        status=status,
+        generated_at=datetime.min,
+        scope=scope,
+        backups_scanned=sum(data.backups_scanned for data in cells.values()),
+        findings=findings,
+        errors=errors,
+        by_region=dict(sorted(by_region.items())),
+        by_account=dict(sorted(by_account.items())),
+    )

@@ -1,0 +1,229 @@
+"""Reading partial reports back: each JSON document checked (pydantic) and turned into
+Report parts (Finding, ScanError, Scope) and its PartialInfo. Pure: no AWS here."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..constants import SCHEMA_VERSION, Rule, Severity, Status
+from .audit import Scope
+from .model import Finding, ScanError, as_utc, finding_id
+from .partial import PARTIAL_KEY, CellData, PartialInfo, SharedView
+
+SEVERITY = {severity.name: severity for severity in Severity}
+
+
+class MergeError(ValueError):
+    """Input that cannot be merged. The message is one line naming the file."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Finding(_Model):
+    id: str | None = None
+    rule: Rule
+    severity: Literal["INFO", "LOW", "MEDIUM", "HIGH"]
+    account_id: str
+    region: str
+    cluster_id: str
+    backup_id: str | None
+    shared: bool
+    message: str
+    remediation: str
+    tags: dict[str, str]
+
+
+class _Error(_Model):
+    account_id: str
+    region: str
+    operation: str
+    code: str
+    message: str
+
+
+class _Scope(_Model):
+    regions: list[str]
+    account_id: str
+    accounts: list[str]
+    include_shared: bool
+    policy_source: str
+
+
+class _Cell(_Model):
+    account_id: str
+    region: str
+    backups_scanned: Annotated[int, Field(ge=0)]
+    owned: list[str]
+
+
+class _SharedView(_Model):
+    account_id: str
+    region: str
+    backup: str
+    findings: list[Annotated[int, Field(ge=0)]]
+
+
+class _Partial(_Model):
+    version: Literal[1]
+    policy_sha256: str
+    accounts: list[str]
+    cells: list[_Cell]
+    backup_keys: list[str | None]
+    shared_only: list[_SharedView]
+
+
+class _Document(_Model):
+    schema_version: Literal[1]
+    status: Status
+    generated_at: str
+    scope: _Scope
+    findings: list[_Finding]
+    errors: list[_Error]
+    partial: _Partial
+
+
+@dataclass
+class Partial:
+    """One partial report, read back."""
+
+    source: str
+    generated_at: datetime
+    scope: Scope
+    findings: list[Finding]
+    errors: list[ScanError]
+    duration_seconds: float
+    info: PartialInfo
+
+
+def read_partial_text(text: str | bytes, source: str) -> Partial:
+    """Read one partial report from its JSON text (parsed and checked in one pass by
+    pydantic; anything wrong is diagnosed again the slow way, for the message)."""
+    try:
+        parsed = _Document.model_validate_json(text)
+    except ValidationError:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MergeError(f"{source}: not JSON (line {exc.lineno} column {exc.colno})") from None
+        except ValueError:  # e.g. not UTF-8, or a number too long to convert
+            raise MergeError(f"{source}: not JSON") from None
+        return read_partial(document, source)
+    return _read(parsed, source)
+
+
+def read_partial(document: Any, source: str) -> Partial:
+    """Check one parsed JSON document and read it; MergeError says what is wrong."""
+    if not isinstance(document, dict):
+        raise MergeError(f"{source}: not a report (a JSON object is expected)")
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise MergeError(f"{source}: not a schema_version {SCHEMA_VERSION} report")
+    if PARTIAL_KEY not in document:
+        raise MergeError(
+            f"{source}: a report, but not a partial one (make it with --format partial)"
+        )
+    try:
+        parsed = _Document.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise MergeError(f"{source}: not a partial report: {where}: {first['msg']}") from None
+    return _read(parsed, source)
+
+
+def _read(parsed: _Document, source: str) -> Partial:
+    generated_at = as_utc(parsed.generated_at.removesuffix("Z") + "+00:00")
+    if generated_at is None:
+        raise MergeError(f"{source}: generated_at is not a time")
+    if len(parsed.partial.backup_keys) != len(parsed.findings):
+        raise MergeError(f"{source}: not a partial report: one backup key per finding expected")
+    local: dict[str, int] = {}
+    findings = [
+        _finding(f, _backup_key(key, local))
+        for f, key in zip(parsed.findings, parsed.partial.backup_keys, strict=True)
+    ]
+    return Partial(
+        source=source,
+        generated_at=generated_at,
+        scope=Scope(
+            regions=tuple(parsed.scope.regions),
+            account_id=parsed.scope.account_id,
+            accounts=tuple(parsed.scope.accounts),
+            include_shared=parsed.scope.include_shared,
+            policy_source=parsed.scope.policy_source,
+        ),
+        findings=findings,
+        errors=[ScanError(**e.model_dump()) for e in parsed.errors],
+        duration_seconds=0.0,
+        info=_info(parsed.partial, findings, source),
+    )
+
+
+@dataclass(slots=True)
+class ReadFinding(Finding):
+    """A finding read back from a report: its id is the one the report gave."""
+
+    stored_id: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.stored_id or finding_id(
+            self.rule, self.account_id, self.region, self.cluster_id, self.backup_id
+        )
+
+
+_NAMELESS = itertools.count(1)  # backups with no identity: never the same across partials
+
+
+def _backup_key(text: str | None, local: dict[str, int]) -> int | None:
+    if text is None:
+        return None
+    if text.startswith("~"):
+        return local.setdefault(text, -next(_NAMELESS))
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise MergeError(f"not a backup key: {text[:40]!r}") from None
+
+
+def _finding(doc: _Finding, backup_key: int | None) -> Finding:
+    return ReadFinding(
+        rule=doc.rule,
+        severity=SEVERITY[doc.severity],
+        account_id=doc.account_id,
+        region=doc.region,
+        cluster_id=doc.cluster_id,
+        backup_id=doc.backup_id,
+        shared=doc.shared,
+        message=doc.message,
+        remediation=doc.remediation,
+        tags=tuple(doc.tags.items()),
+        backup_key=backup_key,
+        stored_id=doc.id or "",
+    )
+
+
+def _info(partial: _Partial, findings: list[Finding], source: str) -> PartialInfo:
+    cells = {
+        (c.account_id, c.region): CellData(c.backups_scanned, list(c.owned)) for c in partial.cells
+    }
+    views: list[SharedView] = []
+    for view in partial.shared_only:
+        if any(number >= len(findings) for number in view.findings):
+            raise MergeError(f"{source}: not a partial report: a shared view names no finding")
+        views.append(
+            SharedView(
+                view.account_id,
+                view.region,
+                view.backup,
+                [findings[number] for number in view.findings],
+            )
+        )
+    return PartialInfo(partial.policy_sha256, tuple(partial.accounts), cells, views)

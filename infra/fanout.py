@@ -1,0 +1,226 @@
+"""Organization scale: the audit fanned out on a Step Functions Distributed Map.
+
+plan (Lambda) -> Distributed Map over the work list in the report bucket (S3 item reader,
+ItemBatcher: a batch of accounts per child execution, MaxConcurrency, a tolerated failure
+percentage; each child invokes the batch Lambda, which writes a partial report) -> merge
+(Lambda: merges the partials, makes every account without one an error entry, then does
+what a single run does). If too many batches fail, the Map's error is caught and the merge
+still runs: every account without a partial is an error entry, never silence.
+
+The three functions run the same code asset, layer, role, log group and environment as
+the audit function (member roles trust that role by name).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnResource, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct, IConstruct
+
+from hsm_backup_audit.constants import FANOUT_KEY_PREFIX
+
+from . import constants as c
+from .asset import function_code
+from .fanout_settings import FanoutSettings
+from .function import ARCHITECTURE, RUNTIME, AuditFunction, powertools_layer_arn
+from .nag import acknowledge, arn_resource
+
+# The Lambda errors worth a retry inside a child execution (AWS's recommended set).
+LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+
+# What each batch needs of the plan's output (hsm_backup_audit.steps.RunInfo).
+RUN_KEYS = ("run", "bucket", "prefix", "generated_at")
+
+
+class FanOut(Construct):
+    """The state machine and its three step functions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        audit: AuditFunction,
+        bucket: s3.IBucket,
+        settings: FanoutSettings,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._audit = audit
+        self._bucket = bucket
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools", powertools_layer_arn(audit.powertools_layer_version)
+        )
+        self._grant_working_files(audit.role)
+        self.plan = self._build_function("Plan", "plan_handler", c.FANOUT_PLAN_MINUTES, 256)
+        self.batch = self._build_function(
+            "Batch", "batch_handler", c.FUNCTION_TIMEOUT_MINUTES, c.FUNCTION_MEMORY_MB
+        )
+        self.merge = self._build_function(
+            "Merge", "merge_handler", c.FUNCTION_TIMEOUT_MINUTES, c.FANOUT_MERGE_MEMORY_MB
+        )
+        self.log_group = logs.LogGroup(self, "ExecutionLogs", retention=audit.log_group_retention)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            comment="hsm-backup-audit: plan, batches of accounts side by side, merge",
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition(settings)),
+            timeout=Duration.hours(c.FANOUT_TIMEOUT_HOURS),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+        )
+        self._acknowledge_state_machine_role()
+
+    @staticmethod
+    def _logical_id(resource: IConstruct) -> str:
+        stack = Stack.of(resource)
+        cfn = resource.node.default_child
+        assert isinstance(cfn, CfnResource)
+        return str(stack.resolve(stack.get_logical_id(cfn)))
+
+    def _build_function(
+        self, name: str, handler: str, minutes: int, memory: int
+    ) -> lambda_.Function:
+        return lambda_.Function(
+            self,
+            f"{name}Function",
+            description=f"hsm-backup-audit fan-out: the {name.lower()} step",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=f"{c.PACKAGE_NAME}.fanout.{handler}",
+            code=function_code(self._audit.policy_file),
+            layers=[self._layer],
+            role=self._audit.role,
+            log_group=self._audit.log_group,
+            environment=self._audit.environment,
+            timeout=Duration.minutes(minutes),
+            memory_size=memory,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+
+    def _grant_working_files(self, role: iam.IRole) -> None:
+        """Plan writes the work list, batches write partials, merge reads them back."""
+        working = self._bucket.arn_for_objects(f"{FANOUT_KEY_PREFIX}/*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[working])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self._bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{FANOUT_KEY_PREFIX}/*"]}},
+            )
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "The fan-out's working files, under fanout/ of the report bucket only: "
+            "fanout/<run>/plan.json, accounts.json and partials/<batch>.json.",
+            arn_resource(self._bucket, f"/{FANOUT_KEY_PREFIX}/*"),
+        )
+
+    def _definition(self, settings: FanoutSettings) -> sfn.IChainable:
+        plan = tasks.LambdaInvoke(
+            self,
+            "Plan",
+            lambda_function=self.plan,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+        batch = tasks.LambdaInvoke(
+            self,
+            "AuditBatch",
+            lambda_function=self.batch,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+        )
+        batch.add_retry(
+            errors=LAMBDA_TRANSIENT_ERRORS,
+            interval=Duration.seconds(2),
+            max_attempts=3,
+            backoff_rate=2,
+        )
+        fan_out = sfn.DistributedMap(
+            self,
+            "Batches",
+            item_reader=sfn.S3JsonItemReader(
+                bucket=self._bucket, key=sfn.JsonPath.string_at("$.work_list")
+            ),
+            item_batcher=sfn.ItemBatcher(
+                max_items_per_batch=settings.batch_size,
+                # Reference paths into the Map's input (the plan's output): each child gets
+                # {"Items": [...], "BatchInput": {"run", "bucket", "prefix", "generated_at"}}.
+                batch_input={f"{key}.$": f"$.{key}" for key in RUN_KEYS},
+            ),
+            max_concurrency=settings.max_concurrency,
+            tolerated_failure_percentage=settings.tolerated_failure_percentage,
+            result_path=sfn.JsonPath.DISCARD,
+            result_writer_v2=sfn.ResultWriterV2(
+                bucket=self._bucket, prefix=f"{FANOUT_KEY_PREFIX}/map-results"
+            ),
+        )
+        fan_out.item_processor(batch)
+        merge = tasks.LambdaInvoke(
+            self,
+            "Merge",
+            lambda_function=self.merge,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+        fan_out.add_catch(merge, errors=["States.ALL"], result_path="$.batches_error")
+        return plan.next(fan_out).next(merge)
+
+    def _acknowledge_state_machine_role(self) -> None:
+        machine = self.state_machine
+        role = machine.role
+        acknowledge(
+            role,
+            "IAM5",
+            "Execution logging (logs:*LogDelivery, PutResourcePolicy, Describe*) and X-Ray's "
+            "PutTraceSegments, PutTelemetryRecords and GetSampling* support no resource-level "
+            "permissions: their resource is *.",
+            "Resource::*",
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "The Distributed Map reads its work list (s3:GetObject) and writes its results "
+            "(PutObject, multipart) in the report bucket; the work list key comes from the "
+            "plan at run time, so CDK scopes the grant to the bucket's objects.",
+            f"Resource::arn:<AWS::Partition>:s3:::<{self._logical_id(self._bucket)}>/*",
+        )
+        name = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + self._logical_id(machine) + '"}]}]}'
+        executions = (
+            f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
+        )
+        for suffix, why in (
+            (":*", "DescribeExecution and StopExecution"),
+            ("/*:*", "RedriveExecution"),
+        ):
+            acknowledge(
+                machine,
+                "IAM5",
+                f"The Distributed Map's {why} on this state machine's own executions and their "
+                "child executions (see 'IAM policies for using Distributed Map states').",
+                executions + suffix,
+            )
+        for function in (self.plan, self.batch, self.merge):
+            acknowledge(
+                role,
+                "IAM5",
+                "CDK's LambdaInvoke grants lambda:InvokeFunction on the step function and its "
+                "versions (ARN:*); it names no other function.",
+                arn_resource(function, ":*"),
+            )

@@ -1,0 +1,188 @@
+"""Issue 13's figures: merging 1,000 partial reports, and an organization fanned out.
+
+`make bench BENCH_ARGS="--only fanout"` runs this section alone.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hsm_backup_audit.aws.scanner import ScanRequest, scan
+from hsm_backup_audit.engine.audit import Scope
+from hsm_backup_audit.engine.merge import merge, read_partial, read_partial_text
+from hsm_backup_audit.engine.partial import PartialAudit, PartialRecorder, partial_document
+from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_document
+
+from .server_process import Listing, ServerProcess
+from .walks import CALLER, role_arn
+
+PARTIALS, FINDINGS_EACH = 1_000, 100
+ORG_ACCOUNTS, ORG_REGIONS = 200, ("us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2")
+BACKUPS_PER_REGION = 3
+BATCH_SIZE, SIDE_BY_SIDE = 10, 4
+Say = Callable[[str], None]
+
+
+def _partial_documents(now: datetime) -> list[str]:
+    """1,000 one-account partials of 100 non-compliant backups each (NeverExpires)."""
+    documents = []
+    for number in range(PARTIALS):
+        account = f"{100000000000 + number}"
+        audit = PartialAudit(Policy(), now)
+        ids = [f"backup-{number:05d}{n:06d}" for n in range(FINDINGS_EACH)]
+        page = [
+            {
+                "BackupId": backup_id,
+                "BackupArn": f"arn:aws:cloudhsm:us-east-1:{account}:backup/{backup_id}",
+                "BackupState": "READY",
+                "ClusterId": f"cluster-{number:011d}",
+                "CreateTimestamp": now - timedelta(hours=n + 1),
+                "NeverExpires": True,
+                "Mode": "FIPS",
+                "HsmType": "hsm2m.medium",
+            }
+            for n, backup_id in enumerate(ids)
+        ]
+        audit.add_backups(account, "us-east-1", False, page)
+        report = audit.finish(Scope(("us-east-1",), account, (account,), True))
+        info = audit.partial_info(report, [account])
+        documents.append(json.dumps(partial_document(report, info)))
+    return documents
+
+
+def _merge_all(documents: Sequence[str]) -> dict[str, Any]:
+    partials = [read_partial_text(text, f"part-{n}") for n, text in enumerate(documents)]
+    return to_document(merge(partials).report)
+
+
+def merge_figures(say: Say, now: datetime) -> list[tuple[str, bool, str]]:
+    say(f"== Issue 13: merge {PARTIALS:,} partial reports, {PARTIALS * FINDINGS_EACH:,} findings")
+    documents = _partial_documents(now)
+    size = sum(len(d) for d in documents)
+    gc.collect()
+    started = time.perf_counter()
+    merged = _merge_all(documents)
+    wall = time.perf_counter() - started
+    gc.collect()
+    tracemalloc.start()
+    _merge_all(documents)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    findings = merged["summary"]["findings"]
+    say(f"  input        : {size / 2**20:.1f} MiB of JSON")
+    say(f"  merge        : {wall:.2f} s (read, validate, merge, render), {findings:,} findings")
+    say(f"  peak memory  : {peak / 2**20:.0f} MiB (tracemalloc, beyond the input strings)")
+    return [
+        ("merge 1,000 partials within 5 s", wall <= 5, f"{wall:.2f} s"),
+        ("merge within 500 MB", peak <= 500 * 10**6, f"{peak / 10**6:.0f} MB"),
+        ("every finding merged", findings == PARTIALS * FINDINGS_EACH, f"{findings:,}"),
+    ]
+
+
+def _request(url: str, now: datetime, members: Sequence[str], **fields: Any) -> ScanRequest:
+    return ScanRequest(
+        regions=ORG_REGIONS,
+        policy=Policy(),
+        role_arns=[role_arn(m) for m in members],
+        endpoint_url=url,
+        now=now,
+        **fields,
+    )
+
+
+def _batch(url: str, now: datetime, accounts: list[str]) -> tuple[float, str]:
+    """One child execution: scan the batch, render its partial. (wall seconds, document)"""
+    started = time.monotonic()
+    recorder = PartialRecorder()
+    members = [a for a in accounts if a != CALLER]
+    report = scan(
+        _request(url, now, members, include_caller=CALLER in accounts, audit_factory=recorder)
+    )
+    document = json.dumps(partial_document(report, recorder.partial_info(report, accounts)))
+    return time.monotonic() - started, document
+
+
+def organization_figures(
+    say: Say, now: datetime, latency: float
+) -> tuple[list[tuple[str, bool, str]], dict[str, float]]:
+    members = [f"{200000000000 + n}" for n in range(ORG_ACCOUNTS - 1)]
+    accounts = [CALLER, *members]
+    estate = [Listing(a, r, BACKUPS_PER_REGION) for a in accounts for r in ORG_REGIONS]
+    say("")
+    say(
+        f"== Issue 13: an organization of {len(accounts)} accounts x {len(ORG_REGIONS)} regions "
+        f"on moto, {latency * 1000:.0f} ms a call: plan, {SIDE_BY_SIDE} batches of "
+        f"{BATCH_SIZE} side by side, merge"
+    )
+    with ServerProcess(estate, now) as server:
+        server.reset(latency)
+        started = time.monotonic()
+        batches = [accounts[n : n + BATCH_SIZE] for n in range(0, len(accounts), BATCH_SIZE)]
+        with ProcessPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
+            results = list(
+                pool.map(_batch, [server.url] * len(batches), [now] * len(batches), batches)
+            )
+        mapped = time.monotonic() - started
+        merge_started = time.monotonic()
+        merged = merge(
+            [read_partial(json.loads(doc), f"b{n}") for n, (_, doc) in enumerate(results)],
+            planned_accounts=accounts,
+        ).report
+        merge_seconds = time.monotonic() - merge_started
+        fanned = time.monotonic() - started
+        server.reset(latency)
+        started = time.monotonic()
+        single = scan(_request(server.url, now, members))
+        one_lambda = time.monotonic() - started
+    durations = [seconds for seconds, _ in results]
+    slowest, total = max(durations), sum(durations)
+    waves = -(-len(batches) // SIDE_BY_SIDE)
+    same = to_document(merged) == to_document(single)
+    say(
+        f"  batches      : {len(batches)} x {BATCH_SIZE}, slowest {slowest:.1f} s, sum {total:.0f}s"
+    )
+    say(f"  fan-out wall : {fanned:.2f} s = map {mapped:.2f} s + merge {merge_seconds:.2f} s")
+    say(
+        f"  floor        : {waves} waves x slowest batch = {waves * slowest:.2f} s "
+        f"(fan-out is {fanned / (waves * slowest):.2f}x it)"
+    )
+    say(
+        f"  one Lambda   : {one_lambda:.2f} s, every account "
+        + f"(fan-out: {fanned / one_lambda:.2f} of it)"
+    )
+    say(f"  merged report equals the single scan's: {same} ({single.backups_scanned:,} backups)")
+    figures = {
+        "seconds_per_account": total / len(accounts),
+        "merge_seconds": merge_seconds,
+        "regions": len(ORG_REGIONS),
+        "latency": latency,
+    }
+    return [
+        ("merged organization report == single scan", same, str(single.status)),
+        (
+            "fan-out within 1.5x its floor",
+            fanned <= 1.5 * waves * slowest,
+            f"{fanned:.1f} s vs {waves * slowest:.1f} s",
+        ),
+    ], figures
+
+
+def run(say: Say, latency: float) -> list[tuple[str, bool, str]]:
+    now = datetime.now(UTC)
+    targets = merge_figures(say, now)
+    org_targets, figures = organization_figures(say, now, latency)
+    per_account = figures["seconds_per_account"]
+    say("")
+    say(
+        f"  per account in a batch: {per_account:.2f} s at {figures['regions']} regions "
+        "(start-up, 3 listings a region, partial report)"
+    )
+    return targets + org_targets

@@ -1,0 +1,134 @@
+"""`hsm-backup-audit merge`: shards scanned on their own, merged on the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hsm_backup_audit.cli import main
+from hsm_backup_audit.constants import ExitCode
+from hsm_backup_audit_demo import DEFAULT_ACCOUNT, PRIMARY, Fleet
+from hsm_backup_audit_demo.sharing import honour_shared, share
+
+OWNER, VIEWER = "111111111111", "222222222222"
+
+
+def role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/hsm-backup-audit-member"
+
+
+def scan(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str]:
+    code = main(["scan", "--endpoint-url", url, "--region", PRIMARY, *args])
+    return code, capsys.readouterr().out
+
+
+def without_time(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "generated_at"}
+
+
+@pytest.fixture
+def shared_fleet(server_fleet: tuple[str, Fleet]) -> Any:
+    """The caller's healthy cluster; a member whose old backup is shared with another."""
+    url, caller = server_fleet
+    now = datetime.now(UTC)
+    with honour_shared():
+        caller.add_daily_backups(PRIMARY, caller.add_cluster(PRIMARY), days=3, now=now)
+        owner = Fleet(OWNER)
+        cluster = owner.add_cluster(PRIMARY, retention_days=30)
+        owner.add_daily_backups(PRIMARY, cluster, days=3, now=now)
+        old = owner.add_backup(PRIMARY, cluster, created=now - timedelta(days=200))
+        viewer = Fleet(VIEWER)
+        viewer.add_daily_backups(PRIMARY, viewer.add_cluster(PRIMARY), days=2, now=now)
+        share(OWNER, PRIMARY, old, VIEWER)
+        yield url, old
+
+
+def test_shards_merged_on_the_command_line_equal_one_scan(
+    shared_fleet: tuple[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given one scan of the caller and both members, and two shards of the same accounts
+    # (each shard reads the caller's own account too; the viewer's shard comes first)
+    url, old = shared_fleet
+    code, out = scan(
+        capsys, url, "--format", "json", "--role-arn", role(OWNER), "--role-arn", role(VIEWER)
+    )
+    single = json.loads(out)
+    parts = []
+    for name, member in (("a.json", OWNER), ("b.json", VIEWER)):
+        shard_code, text = scan(capsys, url, "--format", "partial", "--role-arn", role(member))
+        assert shard_code == ExitCode.NON_COMPLIANT
+        (tmp_path / name).write_text(text)
+        parts.append(str(tmp_path / name))
+    # When the shards are merged
+    merged_code = main(["merge", *parts, "--format", "json"])
+    merged = json.loads(capsys.readouterr().out)
+    # Then it is the one-scan report, with the same exit code: the shared backup counted
+    # once, judged as the owner's (its 30-day retention makes it overdue)
+    assert (merged_code, without_time(merged)) == (code, without_time(single))
+    assert merged["summary"]["backups_scanned"] == 3 + 4 + 2
+    about_old = {
+        (f["account_id"], f["rule"], f["shared"])
+        for f in merged["findings"]
+        if f["backup_id"] == old
+    }
+    assert about_old == {(OWNER, "overdue", False)}
+    assert merged["scope"]["accounts"] == [DEFAULT_ACCOUNT, OWNER, VIEWER]
+
+
+def test_merge_prints_text_and_a_partial_that_merges_again(
+    shared_fleet: tuple[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url, _ = shared_fleet
+    for name, member in (("a.json", OWNER), ("b.json", VIEWER)):
+        (tmp_path / name).write_text(
+            scan(capsys, url, "--format", "partial", "--role-arn", role(member))[1]
+        )
+    a, b = str(tmp_path / "a.json"), str(tmp_path / "b.json")
+    # text, as scan prints it
+    assert main(["merge", a, b]) == ExitCode.NON_COMPLIANT
+    assert capsys.readouterr().out.startswith("CloudHSM backup audit: NON_COMPLIANT\n")
+    # a partial of both, merged with nothing else, gives the same report as both
+    assert main(["merge", a, b, "--format", "partial"]) == ExitCode.NON_COMPLIANT
+    (tmp_path / "ab.json").write_text(capsys.readouterr().out)
+    main(["merge", str(tmp_path / "ab.json"), "--format", "json"])
+    again = json.loads(capsys.readouterr().out)
+    main(["merge", a, b, "--format", "json"])
+    assert again == json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{not json", "bad.json: not JSON (line 1 column 2)"),
+        ('{"schema_version": 2}', "bad.json: not a schema_version 1 report"),
+        ("FULL", "bad.json: a report, but not a partial one (make it with --format partial)"),
+        (None, "bad.json: cannot read: No such file or directory"),
+    ],
+)
+def test_input_that_is_not_a_partial_report_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str | None, expected: str
+) -> None:
+    # Given a file that is not JSON, another schema, a full report, or no file at all
+    path = tmp_path / "bad.json"
+    if content == "FULL":
+        content = json.dumps({"schema_version": 1, "status": "COMPLIANT", "findings": []})
+    if content is not None:
+        path.write_text(content)
+    # When it is merged
+    code = main(["merge", str(path)])
+    err = capsys.readouterr().err
+    # Then exit 2, one line naming the file, nothing on stdout
+    assert code == ExitCode.USAGE
+    assert err.count("\n") == 1
+    assert err.strip() == f"hsm-backup-audit: error: {tmp_path}/{expected}"
+
+
+def test_merge_without_a_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["merge"])
+    assert exited.value.code == ExitCode.USAGE
+    assert "PART.json" in capsys.readouterr().err

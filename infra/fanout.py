@@ -25,9 +25,8 @@ from constructs import Construct, IConstruct
 from hsm_backup_audit.constants import FANOUT_KEY_PREFIX
 
 from . import constants as c
-from .asset import function_code
 from .fanout_settings import FanoutSettings
-from .function import ARCHITECTURE, RUNTIME, AuditFunction, powertools_layer_arn
+from .function import ARCHITECTURE, RUNTIME, AuditFunction, finish_function
 from .nag import acknowledge, arn_resource
 
 # The Lambda errors worth a retry inside a child execution (AWS's recommended set).
@@ -58,9 +57,7 @@ class FanOut(Construct):
         super().__init__(scope, construct_id)
         self._audit = audit
         self._bucket = bucket
-        self._layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools", powertools_layer_arn(audit.powertools_layer_version)
-        )
+        self._layer = audit.powertools_layer
         self._grant_working_files(audit.role)
         self.plan = self._build_function("Plan", "plan_handler", c.FANOUT_PLAN_MINUTES, 256)
         self.batch = self._build_function(
@@ -93,22 +90,23 @@ class FanOut(Construct):
     def _build_function(
         self, name: str, handler: str, minutes: int, memory: int
     ) -> lambda_.Function:
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             f"{name}Function",
             description=f"hsm-backup-audit fan-out: the {name.lower()} step",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=f"{c.PACKAGE_NAME}.fanout.{handler}",
-            code=function_code(self._audit.policy_file),
+            code=self._audit.code,
             layers=[self._layer],
             role=self._audit.role,
             log_group=self._audit.log_group,
             environment=self._audit.environment,
             timeout=Duration.minutes(minutes),
             memory_size=memory,
-            tracing=lambda_.Tracing.ACTIVE,
         )
+        finish_function(function, self._audit.wildcard_policies)
+        return function
 
     def _grant_working_files(self, role: iam.IRole) -> None:
         """Plan writes the work list, batches write partials, merge reads them back."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Aws, CfnMapping, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -9,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from hsm_backup_audit import constants as fn
 from hsm_backup_audit.constants import (
@@ -45,6 +47,20 @@ def powertools_layer_arn(scope: Construct, version: int) -> str:
     return f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{account}:layer:{name}:{version}"
 
 
+def finish_function(function: lambda_.Function, after: Sequence[IConstruct]) -> None:
+    """What every function on the audit's role needs: active tracing set on the resource
+    itself (`tracing=ACTIVE` would add the X-Ray grant to the role's default policy, where its
+    `*` could not be acknowledged alone), creation after the role's policies (`after`), and
+    cfn-lint's W3005 ignored on this resource only: CDK adds a DependsOn on the role that its
+    GetAtt already implies, so W3005 elsewhere is still reported."""
+    cfn = function.node.default_child
+    assert isinstance(cfn, lambda_.CfnFunction)
+    cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+    for policy in after:
+        function.node.add_dependency(policy)
+    cfn.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+
+
 class AuditFunction(Construct):
     """The scheduled Lambda function that runs the audit and publishes its digest."""
 
@@ -68,7 +84,6 @@ class AuditFunction(Construct):
         # Shared with the fan-out's step functions (infra/fanout.py): same code, same env.
         self.environment = self._environment(topic, report_bucket)
         self.policy_file = settings.policy_file
-        self.powertools_layer_version = settings.powertools_layer_version
         self.function = self._build_function(topic, report_bucket)
 
     def _build_log_group(self) -> logs.LogGroup:
@@ -223,6 +238,8 @@ class AuditFunction(Construct):
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", powertools_layer_arn(self, settings.powertools_layer_version)
         )
+        self.powertools_layer = layer  # the fan-out's step functions use the same one
+        self.code = function_code(settings.policy_file, settings.member_accounts)
         function = lambda_.Function(
             self,
             "Function",
@@ -230,7 +247,7 @@ class AuditFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=c.HANDLER,
-            code=function_code(settings.policy_file, settings.member_accounts),
+            code=self.code,
             layers=[layer],
             role=self.role,
             log_group=self.log_group,
@@ -241,14 +258,5 @@ class AuditFunction(Construct):
                 c.RESERVED_CONCURRENCY if settings.reserved_concurrency else None
             ),
         )
-        # Active tracing set on the resource itself: `tracing=ACTIVE` would also add the
-        # X-Ray grant to the default policy, where its `*` could not be acknowledged alone.
-        cfn = function.node.default_child
-        assert isinstance(cfn, lambda_.CfnFunction)
-        cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
-        for policy in self.wildcard_policies:
-            function.node.add_dependency(policy)
-        # CDK adds a DependsOn on the role that its GetAtt already implies: cfn-lint's W3005,
-        # harmless. Ignored on this resource only, so W3005 elsewhere is still reported.
-        cfn.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        finish_function(function, self.wildcard_policies)
         return function

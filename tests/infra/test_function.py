@@ -135,6 +135,7 @@ def test_environment_with_every_option(full: Synth) -> None:
         fn.ENV_MEMBER_ROLE_NAME: MEMBER_ROLE_NAME,
         fn.ENV_EXTERNAL_ID: EXTERNAL_ID,
         fn.ENV_MAX_WORKERS: "8",
+        fn.ENV_SECURITY_HUB: "true",
         fn.ENV_METRICS_NAMESPACE: fn.METRICS_NAMESPACE_DEFAULT,
         fn.ENV_SERVICE_NAME: fn.SERVICE_NAME,
     }

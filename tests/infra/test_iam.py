@@ -131,7 +131,11 @@ def test_without_the_report_bucket_no_s3_grant(without_bucket: Synth) -> None:
 def test_function_role_with_member_accounts(full: Synth) -> None:
     ids = _ids(full)
     expected = _base_grants(ids) | _bucket_grants(ids) | {(("sts:AssumeRole",), MEMBER_ROLES)}
-    assert granted(full.audit, _function_role(full)) == expected
+    grants = granted(full.audit, _function_role(full))
+    # securityHub=true: its own default product in each region (test_security_hub_iam.py)
+    hub = {g for g in grants if g[0] == ("securityhub:BatchImportFindings",)}
+    assert len(hub) > 20
+    assert grants - hub == expected
 
 
 def _assume_role_condition(synth: Synth) -> Any:

@@ -68,8 +68,8 @@ def test_the_function_is_told_to_import(hub: Synth, default: Synth) -> None:
     assert "SECURITY_HUB" not in environment(default)
 
 
-def test_off_by_default_no_role_may_import(default: Synth, full: Synth) -> None:
-    for synth in (default, full):
+def test_off_by_default_no_role_may_import(default: Synth, without_bucket: Synth) -> None:
+    for synth in (default, without_bucket):
         assert _imports(synth.audit, _function_role(synth)) == set()
         assert _imports(synth.member, _member_role(synth)) == set()
 

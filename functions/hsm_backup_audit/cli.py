@@ -4,20 +4,26 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import NoReturn
 
 import boto3
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from . import __version__
-from .aws.cloudhsm import all_regions
-from .aws.scanner import ScanRequest, scan
+from .aws.cloudhsm import without_url_credentials
+from .aws.scanner import Deadline, ScanRequest, scan
 from .constants import (
+    DEFAULT_MAX_SECONDS,
     DEFAULT_MAX_WORKERS,
     EXTERNAL_ID_PATTERN,
+    MAX_SECONDS_LIMIT,
+    MAX_WORKERS_LIMIT,
     ROLE_ARN_PATTERN,
     STATUS_EXIT_CODE,
     ExitCode,
@@ -25,6 +31,9 @@ from .constants import (
 from .engine.model import safe_text
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
+from .regions import ALL_REGIONS, RegionError, check_region, check_regions
+
+ENV_AWS_REGION = "AWS_REGION"
 
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
 
@@ -55,10 +64,40 @@ def _external_id(text: str) -> str:
 
 
 def _workers(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError("must be between 1 and 256")
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_WORKERS_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAX_WORKERS_LIMIT} (got {safe_text(text, 20)!r})"
+        )
     return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= MAX_SECONDS_LIMIT:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0, at most {MAX_SECONDS_LIMIT} "
+            f"(got {safe_text(text, 20)!r})"
+        )
+    return value
+
+
+def _endpoint_url(text: str) -> str:
+    try:
+        parts = urllib.parse.urlsplit(text)
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a bad port or bracket: its text would quote the URL
+        valid = False
+    if not valid:
+        shown = safe_text(without_url_credentials(text), 80)
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL (got {shown!r})")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,27 +110,52 @@ def build_parser() -> argparse.ArgumentParser:
         "--region",
         action="append",
         default=[],
-        help="region to audit (repeatable); 'all' for every CloudHSM region; "
-        "default: the session's region",
+        metavar="REGION",
+        help="region to audit (repeatable, or comma-separated); 'all' for every region "
+        "enabled for the account; default: AWS_REGION, AWS_DEFAULT_REGION or the profile's",
     )
-    scan_cmd.add_argument("--policy", help="policy JSON file (default: the documented defaults)")
+    scan_cmd.add_argument(
+        "--policy", metavar="FILE", help="policy JSON file (default: the documented defaults)"
+    )
     scan_cmd.add_argument("--format", choices=["text", "json"], default="text")
     scan_cmd.add_argument(
-        "--endpoint-url", help="AWS-compatible endpoint for every client (moto, LocalStack)"
+        "--profile", metavar="NAME", help="AWS profile to use (default: AWS_PROFILE, or none)"
+    )
+    scan_cmd.add_argument(
+        "--endpoint-url",
+        type=_endpoint_url,
+        metavar="URL",
+        help="AWS-compatible endpoint for every client (moto, LocalStack)",
     )
     scan_cmd.add_argument(
         "--role-arn",
         action="append",
         type=_role_arn,
         default=[],
+        metavar="ARN",
         help="member-account role to assume and audit as well (repeatable)",
     )
-    scan_cmd.add_argument("--external-id", type=_external_id, help="external id for --role-arn")
+    scan_cmd.add_argument(
+        "--external-id",
+        type=_external_id,
+        metavar="ID",
+        help="external id for --role-arn (needs --role-arn)",
+    )
     scan_cmd.add_argument(
         "--max-workers",
         type=_workers,
         default=DEFAULT_MAX_WORKERS,
-        help=f"listings read side by side (default {DEFAULT_MAX_WORKERS})",
+        metavar="N",
+        help=f"listings read side by side, 1 to {MAX_WORKERS_LIMIT} "
+        f"(default {DEFAULT_MAX_WORKERS})",
+    )
+    scan_cmd.add_argument(
+        "--max-seconds",
+        type=_seconds,
+        default=DEFAULT_MAX_SECONDS,
+        metavar="SECONDS",
+        help="wall-clock bound for the run: what is unfinished then is reported as "
+        f"DeadlineExceeded and the exit code is 3 (default {DEFAULT_MAX_SECONDS})",
     )
 
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
@@ -99,26 +163,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_regions(asked: Sequence[str], session: boto3.session.Session) -> list[str]:
-    regions: list[str] = []
-    for entry in asked:
-        for region in (part.strip() for part in entry.split(",")):
-            names = all_regions() if region == "all" else [region]
-            regions.extend(name for name in names if name and name not in regions)
+def home_region(session: boto3.session.Session) -> str | None:
+    """AWS_REGION first (as the AWS CLI and SDKs read it), then AWS_DEFAULT_REGION or the
+    profile's region (as boto3 reads them)."""
+    return os.environ.get(ENV_AWS_REGION, "").strip() or session.region_name or None
+
+
+def resolve_regions(asked: Sequence[str], home: str | None) -> list[str]:
+    """The checked regions to audit ("all" kept for the scan to expand per account)."""
+    try:
+        regions = list(check_regions(asked))
+    except RegionError as exc:
+        raise UsageError(f"--region: {exc}") from None
     if not regions:
-        if not session.region_name:
+        if not home:
             raise UsageError("no region: pass --region or set AWS_REGION")
-        regions.append(session.region_name)
+        regions.append(check_home(home))
+    if ALL_REGIONS in regions and not (home or len(regions) > 1):
+        raise UsageError(
+            "--region all needs a home region to ask which regions are enabled: "
+            "set AWS_REGION or pass --region REGION as well"
+        )
     return regions
 
 
+def check_home(home: str) -> str:
+    try:
+        return check_region(home)
+    except RegionError as exc:
+        raise UsageError(f"AWS_REGION / AWS_DEFAULT_REGION / profile region: {exc}") from None
+
+
 def run_scan(args: argparse.Namespace) -> int:
+    deadline = Deadline(args.max_seconds)  # counts from here: account set-up included
     try:
         policy = load_policy_file(args.policy)
-        session = boto3.session.Session()
-        regions = resolve_regions(args.region, session)
+        session = boto3.session.Session(profile_name=args.profile)
+        home = home_region(session)
+        regions = resolve_regions(args.region, home)
     except (PolicyError, UsageError) as exc:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except ProfileNotFound as exc:
+        profile = safe_text(exc.kwargs.get("profile"), 64)
+        print(
+            f"hsm-backup-audit: error: the AWS profile {profile!r} was not found "
+            "(check --profile, AWS_PROFILE and the AWS config files)",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    except BotoCoreError as exc:  # a config file botocore cannot read, and the like
+        message = safe_text(without_url_credentials(str(exc)), 300)
+        print(f"hsm-backup-audit: error: AWS configuration: {message}", file=sys.stderr)
         return ExitCode.USAGE
     report = scan(
         ScanRequest(
@@ -129,7 +225,9 @@ def run_scan(args: argparse.Namespace) -> int:
             external_id=args.external_id,
             endpoint_url=args.endpoint_url,
             max_workers=args.max_workers,
+            should_stop=deadline.should_stop,
             session=session,
+            home_region=check_home(home) if home else next(r for r in regions if r != ALL_REGIONS),
         )
     )
     sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
@@ -149,7 +247,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "scan" and args.external_id and not args.role_arn:
+        parser.error("argument --external-id: only used with --role-arn")
     if args.command == "demo":
         return run_demo(args)
     return run_scan(args)

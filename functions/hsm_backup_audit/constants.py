@@ -25,9 +25,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 10
 # A listing that keeps answering empty pages with a fresh NextToken ends with an error.
 MAX_EMPTY_PAGES_IN_A_ROW = 20
+# A listing whose pages, this many in a row, hold only items it already listed ends with
+# an error (one such page can happen when a backup is created mid-listing).
+MAX_REPEATED_PAGES_IN_A_ROW = 3
+# The command line's wall-clock bound for one run (`scan --max-seconds`): the Lambda's
+# 15-minute ceiling, far beyond a healthy scan, so a CI gate can never hang.
+DEFAULT_MAX_SECONDS = 900
+MAX_SECONDS_LIMIT = 86400
 # A timestamp further than this in the future is not believed (it cannot prove freshness).
 CLOCK_SKEW_SECONDS = 300
 DEFAULT_MAX_WORKERS = 16
+MAX_WORKERS_LIMIT = 256
 
 
 class Rule(StrEnum):

@@ -161,7 +161,7 @@ def _error_lines(report: Report) -> list[str]:
     for error in report.errors[:ERRORS_SHOWN]:
         lines.append(
             f"  {_clean(error.account_id, 20)} {_clean(error.region, 30)} "
-            f"{_clean(error.operation, 40)}: {_clean(error.code, 64)}: {_clean(error.message, 300)}"
+            f"{_clean(error.call, 50)}: {_clean(error.code, 64)}: {_clean(error.message, 300)}"
         )
     if len(report.errors) > ERRORS_SHOWN:
         lines.append(f"  ... {len(report.errors) - ERRORS_SHOWN:,} more errors in the full report")

@@ -31,6 +31,7 @@ def to_document(report: Report) -> dict[str, Any]:
             "accounts": list(scope.accounts),
             "include_shared": scope.include_shared,
             "policy_source": scope.policy_source,
+            "regions_not_enabled": {acct: list(names) for acct, names in scope.regions_not_enabled},
         },
         "summary": {
             "backups_scanned": report.backups_scanned,
@@ -86,8 +87,7 @@ def error_lines(report: Report) -> list[str]:
     for error in report.errors:
         lines.extend(
             _wrap(
-                f"{error.account_id} {error.region} {error.operation}: "
-                f"{error.code}: {error.message}",
+                f"{error.account_id} {error.region} {error.call}: {error.code}: {error.message}",
                 "  ",
             )
         )

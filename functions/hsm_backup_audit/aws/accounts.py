@@ -1,0 +1,162 @@
+"""Setting up the audited accounts side by side, under the run's deadline.
+
+One thread per account: GetCallerIdentity (the caller's own) or AssumeRole (a member),
+then, for `all`, DescribeRegions to learn which regions that account has enabled. A call
+still stuck when time runs out is abandoned and becomes a DeadlineExceeded entry.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import boto3
+
+from ..engine.model import ScanError
+from ..regions import ALL_REGIONS, cloudhsm_regions, partition_of
+from .cloudhsm import (
+    Account,
+    ClientLimits,
+    ListingError,
+    assume_role,
+    caller_account,
+    enabled_regions,
+)
+from .errors import describe_exception
+
+GLOBAL = "global"
+UNKNOWN = "unknown"
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach the accounts: the caller's session and the member roles."""
+
+    session: boto3.session.Session
+    role_arns: Sequence[str] = ()
+    external_id: str | None = None
+    endpoint_url: str | None = None
+    home_region: str | None = None  # STS and DescribeRegions are asked here
+    limits: ClientLimits = field(default_factory=ClientLimits)
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    account: Account
+    regions: tuple[str, ...]
+    not_enabled: tuple[str, ...] = ()
+
+
+@dataclass
+class _Task:
+    role_arn: str | None  # None: the caller's own identity
+    step: str
+    account_id: str
+    plan: AccountPlan | None = None
+    errors: list[ScanError] = field(default_factory=list)
+
+
+def _candidates(home_region: str | None) -> tuple[str, ...]:
+    """The CloudHSM regions of the home region's partition (aws when it is not known)."""
+    try:
+        partition = partition_of(home_region) if home_region else "aws"
+    except ValueError:
+        partition = "aws"
+    return cloudhsm_regions(partition)
+
+
+def _regions_for(
+    task: _Task, account: Account, access: Access, asked: Sequence[str]
+) -> AccountPlan:
+    named = tuple(r for r in asked if r != ALL_REGIONS)
+    if ALL_REGIONS not in asked:
+        return AccountPlan(account, named)
+    task.step = "DescribeRegions"
+    where = access.home_region or GLOBAL
+    try:
+        if not access.home_region:
+            raise ListingError("NoRegion", "no home region to ask which regions are enabled")
+        enabled = enabled_regions(
+            account.session, access.home_region, access.endpoint_url, access.limits
+        )
+    except Exception as exc:  # noqa: BLE001 - fail closed: an error entry, INCOMPLETE
+        code, message = describe_exception(exc)
+        task.errors.append(ScanError(account.account_id, where, task.step, code, message))
+        return AccountPlan(account, named)
+    candidates = _candidates(access.home_region)
+    extra = tuple(r for r in candidates if r in enabled and r not in named)
+    skipped = tuple(r for r in candidates if r not in enabled and r not in named)
+    return AccountPlan(account, named + extra, skipped)
+
+
+def _set_up(task: _Task, access: Access, asked: Sequence[str]) -> None:
+    try:
+        if task.role_arn is None:
+            account = Account(
+                caller_account(
+                    access.session, access.endpoint_url, access.limits, access.home_region
+                ),
+                access.session,
+            )
+        else:
+            account = assume_role(
+                access.session,
+                task.role_arn,
+                access.external_id,
+                access.endpoint_url,
+                access.limits,
+                access.home_region,
+            )
+    except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
+        code, message = describe_exception(exc)
+        task.errors.append(ScanError(task.account_id, GLOBAL, task.step, code, message))
+        return
+    task.account_id = account.account_id
+    task.plan = _regions_for(task, account, access, asked)
+
+
+def _account_of_role(role_arn: str) -> str:
+    parts = role_arn.split(":")
+    return parts[4] if len(parts) >= 6 and parts[4] else UNKNOWN
+
+
+def set_up_accounts(
+    access: Access,
+    asked_regions: Sequence[str],
+    should_stop: Callable[[], bool],
+) -> tuple[list[AccountPlan], list[ScanError]]:
+    """Every account's plan (caller first, then members in order, each account once) and
+    the error entries of those that could not be set up in time."""
+    tasks = [_Task(None, "GetCallerIdentity", UNKNOWN)] + [
+        _Task(arn, "AssumeRole", _account_of_role(arn)) for arn in access.role_arns
+    ]
+    finished: queue.Queue[int] = queue.Queue()
+
+    def run(index: int) -> None:
+        _set_up(tasks[index], access, asked_regions)
+        finished.put(index)
+
+    for index in range(len(tasks)):
+        threading.Thread(target=run, args=(index,), name=f"account-{index}", daemon=True).start()
+    done: set[int] = set()
+    while len(done) < len(tasks):
+        try:
+            done.add(finished.get(timeout=POLL_SECONDS))
+        except queue.Empty:
+            if should_stop():
+                break  # the threads still in a call are abandoned (daemons: never waited)
+    plans: list[AccountPlan] = []
+    errors: list[ScanError] = []
+    for index, task in enumerate(tasks):
+        if index not in done:
+            where = GLOBAL if task.step != "DescribeRegions" else access.home_region or GLOBAL
+            message = "stopped waiting: the time budget ran out"
+            errors.append(ScanError(task.account_id, where, task.step, "DeadlineExceeded", message))
+            continue
+        errors.extend(task.errors)
+        if task.plan and all(p.account.account_id != task.account_id for p in plans):
+            plans.append(task.plan)
+    return plans, errors

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from hsm_backup_audit import constants as fn
 from hsm_backup_audit.constants import POLICY_FILE_IN_ASSET, REPORT_KEY_PREFIX
+from hsm_backup_audit.regions import ALL_REGIONS
 
 from . import constants as c
 from .asset import function_code
@@ -87,6 +88,10 @@ class AuditFunction(Construct):
                     resources=[report_bucket.arn_for_objects(f"{REPORT_KEY_PREFIX}/*")],
                 )
             )
+        if ALL_REGIONS in self._settings.regions:
+            statements.append(
+                iam.PolicyStatement(actions=[fn.ENABLED_REGIONS_ACTION], resources=["*"])
+            )
         if self._settings.member_role_arns:
             statements.append(
                 iam.PolicyStatement(
@@ -102,8 +107,9 @@ class AuditFunction(Construct):
         acknowledge(
             role,
             "IAM5",
-            "cloudhsm:DescribeBackups and DescribeClusters, and X-Ray's PutTraceSegments and "
-            "PutTelemetryRecords, support no resource-level permissions: their resource is *.",
+            "cloudhsm:DescribeBackups and DescribeClusters, ec2:DescribeRegions (regions `all`), "
+            "and X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level "
+            "permissions: their resource is *.",
             "Resource::*",
         )
         if report_bucket is not None:

@@ -11,11 +11,21 @@ from aws_cdk import Aws, CfnOutput, CfnParameter, Duration, LegacyStackSynthesiz
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from hsm_backup_audit.constants import ENABLED_REGIONS_ACTION
+from hsm_backup_audit.regions import ALL_REGIONS
+
 from . import constants as c
 from .nag import acknowledge
 from .settings import Settings
 
 READ_ACTIONS = ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"]
+
+
+def _actions(settings: Settings) -> list[str]:
+    """With regions `all`, the audit asks each member which regions it has enabled."""
+    if ALL_REGIONS in settings.regions:
+        return [*READ_ACTIONS, ENABLED_REGIONS_ACTION]
+    return READ_ACTIONS
 
 
 class MemberRoleStack(Stack):
@@ -70,15 +80,15 @@ class MemberRoleStack(Stack):
             max_session_duration=Duration.hours(1),
             inline_policies={
                 "ReadCloudHsmBackups": iam.PolicyDocument(
-                    statements=[iam.PolicyStatement(actions=READ_ACTIONS, resources=["*"])]
+                    statements=[iam.PolicyStatement(actions=_actions(settings), resources=["*"])]
                 )
             },
         )
         acknowledge(
             role,
             "IAM5",
-            "cloudhsm:DescribeBackups and DescribeClusters support no "
-            "resource-level permissions: their only resource is *.",
+            "cloudhsm:DescribeBackups and DescribeClusters, and ec2:DescribeRegions (regions "
+            "`all`), support no resource-level permissions: their only resource is *.",
             "Resource::*",
         )
         return role

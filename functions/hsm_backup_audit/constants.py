@@ -133,6 +133,9 @@ ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
 ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"
+# What `all` regions asks each account (EC2 DescribeRegions: the regions enabled for it);
+# the function's role and the member role are granted it only when regions is `all`.
+ENABLED_REGIONS_ACTION = "ec2:DescribeRegions"
 # What STS accepts: checked up front by the command line and the Lambda configuration.
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"

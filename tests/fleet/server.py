@@ -45,7 +45,8 @@ class Fault:
     drip (the real answer, one byte every `drip_seconds`, for at most `hang_seconds`),
     fresh_token (the first page again, with a new NextToken every time: a listing that
     never ends; with `renumber`, every item gets a new id too, so nothing repeats),
-    rewrite (the raw answer body passed through `rewrite`: XML answers, STS and EC2)."""
+    rewrite (the raw answer body passed through `rewrite`: XML answers, STS and EC2),
+    reply (answer `reply` with 200 OK, as the service would, without asking moto)."""
 
     action: str
     operation: str | None = None
@@ -58,6 +59,7 @@ class Fault:
     drip_seconds: float = 1.0
     renumber: bool = False
     rewrite: Callable[[bytes], bytes] | None = None
+    reply: bytes | None = None
     code: str | None = None  # another error code for the error actions, e.g. KMSDisabled
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
@@ -187,6 +189,9 @@ class FaultLayer:
             return self._rewritten(environ, start_response, lambda raw: _json(mutate, raw))
         if fault.action == "rewrite" and fault.rewrite is not None:
             return self._rewritten(environ, start_response, fault.rewrite)
+        if fault.action == "reply" and fault.reply is not None:
+            start_response("200 OK", [("Content-Type", "text/xml")])
+            return [fault.reply]
         if fault.action == "drip":
             return self._dripped(environ, start_response, fault)
         if fault.action == "fresh_token":

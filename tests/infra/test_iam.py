@@ -106,6 +106,8 @@ def test_function_role_with_report_bucket_and_member_accounts(full: Synth) -> No
     ids = _ids(full)
     expected = _base_grants(ids) | {
         (("s3:PutObject",), f"{ids['bucket']}.Arn/reports/*"),
+        # regions `all`: the regions enabled for the account, asked at each run
+        (("ec2:DescribeRegions",), "*"),
         *((("sts:AssumeRole",), arn) for arn in MEMBER_ROLE_ARNS),
     }
     assert granted(full.audit, _function_role(full)) == expected

@@ -48,11 +48,27 @@ def test_without_an_external_id_the_role_arn_condition_remains(default: Synth) -
     assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": _audit_role_arn()}}
 
 
-def test_member_role_can_only_describe_backups_and_clusters(full: Synth) -> None:
-    (policy,) = _role(full)["Policies"]
+def test_member_role_can_only_describe_backups_and_clusters(default: Synth) -> None:
+    (policy,) = _role(default)["Policies"]
     assert policy["PolicyDocument"]["Statement"] == [
         {
             "Action": ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"],
+            "Effect": "Allow",
+            "Resource": "*",
+        }
+    ]
+    assert not _role(default).get("ManagedPolicyArns")
+
+
+def test_with_regions_all_the_member_role_may_list_its_enabled_regions(full: Synth) -> None:
+    (policy,) = _role(full)["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Action": [
+                "cloudhsm:DescribeBackups",
+                "cloudhsm:DescribeClusters",
+                "ec2:DescribeRegions",
+            ],
             "Effect": "Allow",
             "Resource": "*",
         }

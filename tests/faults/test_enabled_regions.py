@@ -14,7 +14,7 @@ from hsm_backup_audit.regions import cloudhsm_regions
 from hsm_backup_audit_demo import PRIMARY, SECONDARY, Fleet
 from hsm_backup_audit_demo.server import Fault
 
-from .conftest import ACCOUNT, Estate, errors_of, finding_ids
+from .conftest import ACCOUNT, SCHEMA, Estate, errors_of, finding_ids
 
 MEMBER = "111111111111"
 ROLE = f"arn:aws:iam::{MEMBER}:role/hsm-backup-audit-member"
@@ -65,6 +65,7 @@ def test_all_audits_only_the_regions_enabled_for_the_account(
     skipped = document["scope"]["regions_not_enabled"][ACCOUNT]
     assert skipped == [r for r in cloudhsm_regions() if r not in ENABLED]
     assert NOT_OPTED_IN in skipped
+    SCHEMA.validate(document)  # the keys added within schema version 1 are documented
     called = {c.region for c in answered.layer.calls if c.operation.startswith("Describe")}
     assert called == {*ENABLED, PRIMARY}  # PRIMARY: the home region, asked DescribeRegions
     assert {answered.pinned, answered.non_fips} <= set(finding_ids(document))

@@ -22,6 +22,7 @@ from hsm_backup_audit_demo.server import Fault
 from .conftest import (
     ACCOUNT,
     PRIMARY_BACKUPS,
+    SCHEMA,
     Estate,
     errors_of,
     finding_ids,
@@ -72,6 +73,7 @@ def test_a_listing_with_a_fresh_next_token_forever_ends_at_the_deadline(
     }
     assert errors_of(document) == {(ACCOUNT, PRIMARY, "DescribeBackups", "DeadlineExceeded")}
     assert estate.non_fips in finding_ids(document)
+    SCHEMA.validate(document)  # the keys added within schema version 1 are documented
     assert len(estate.layer.calls_to("DescribeBackups")) > 10  # it was endless
 
 

@@ -52,8 +52,8 @@ cfn-lint: synth
 deploy: install $(NPM_STAMP)
 	$(CDK) deploy HsmBackupAudit $(CDK_ARGS)
 
-# A benchmark, not a test: prints its figures and PASS/FAIL per target (README, Scale and
-# limits). e.g. make bench BENCH_ARGS="--latency 0.15"
+# A benchmark, not a test: prints its figures and PASS/FAIL per target (docs/scale.md).
+# e.g. make bench BENCH_ARGS="--latency 0.15"
 bench: install
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 

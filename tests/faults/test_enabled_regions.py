@@ -12,7 +12,7 @@ from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode
 from hsm_backup_audit.regions import cloudhsm_regions
 from hsm_backup_audit_demo import PRIMARY, SECONDARY, Fleet
-from hsm_backup_audit_demo.server import Fault
+from hsm_backup_audit_demo.server import Fault, describe_regions_answer
 
 from .conftest import ACCOUNT, SCHEMA, Estate, errors_of, finding_ids
 
@@ -24,20 +24,8 @@ ENABLED = sorted([PRIMARY, SECONDARY, OPTED_IN])
 
 
 def regions_answer() -> bytes:
-    """EC2 DescribeRegions as the API documents it (moto's EC2 takes seconds to start)."""
     statuses = {PRIMARY: "opt-in-not-required", SECONDARY: "opt-in-not-required"}
-    statuses |= {OPTED_IN: "opted-in", NOT_OPTED_IN: "not-opted-in"}
-    items = "".join(
-        f"<item><regionName>{name}</regionName>"
-        f"<regionEndpoint>ec2.{name}.amazonaws.com</regionEndpoint>"
-        f"<optInStatus>{status}</optInStatus></item>"
-        for name, status in statuses.items()
-    )
-    return (
-        '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
-        f"<requestId>fault</requestId><regionInfo>{items}</regionInfo>"
-        "</DescribeRegionsResponse>"
-    ).encode()
+    return describe_regions_answer(statuses | {OPTED_IN: "opted-in", NOT_OPTED_IN: "not-opted-in"})
 
 
 @pytest.fixture

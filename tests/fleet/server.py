@@ -258,6 +258,22 @@ class FaultLayer:
         return self._rewritten(environ, start_response, lambda raw: _json(endless, raw))
 
 
+def describe_regions_answer(statuses: dict[str, str]) -> bytes:
+    """EC2 DescribeRegions as the API documents it, region name -> OptInStatus (moto's
+    own EC2 takes seconds to start in each account)."""
+    items = "".join(
+        f"<item><regionName>{name}</regionName>"
+        f"<regionEndpoint>ec2.{name}.amazonaws.com</regionEndpoint>"
+        f"<optInStatus>{status}</optInStatus></item>"
+        for name, status in statuses.items()
+    )
+    return (
+        '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+        f"<requestId>fault</requestId><regionInfo>{items}</regionInfo>"
+        "</DescribeRegionsResponse>"
+    ).encode()
+
+
 class FleetServer:
     """A threaded moto server on loopback with a FaultLayer in front of it."""
 

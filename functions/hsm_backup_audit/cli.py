@@ -178,7 +178,7 @@ def resolve_regions(asked: Sequence[str], home: str | None) -> list[str]:
     if not regions:
         if not home:
             raise UsageError("no region: pass --region or set AWS_REGION")
-        regions.append(check_home(home))
+        regions.append(home)
     if ALL_REGIONS in regions and not (home or len(regions) > 1):
         raise UsageError(
             "--region all needs a home region to ask which regions are enabled: "
@@ -188,10 +188,13 @@ def resolve_regions(asked: Sequence[str], home: str | None) -> list[str]:
 
 
 def check_home(home: str) -> str:
+    """The region from the environment or profile, checked as --region is."""
     try:
         return check_region(home)
     except RegionError as exc:
-        raise UsageError(f"AWS_REGION / AWS_DEFAULT_REGION / profile region: {exc}") from None
+        raise UsageError(
+            f"the AWS region (AWS_REGION, AWS_DEFAULT_REGION, profile): {exc}"
+        ) from None
 
 
 def run_scan(args: argparse.Namespace) -> int:
@@ -200,6 +203,7 @@ def run_scan(args: argparse.Namespace) -> int:
         policy = load_policy_file(args.policy)
         session = boto3.session.Session(profile_name=args.profile)
         home = home_region(session)
+        home = check_home(home) if home else None
         regions = resolve_regions(args.region, home)
     except (PolicyError, UsageError) as exc:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
@@ -227,7 +231,7 @@ def run_scan(args: argparse.Namespace) -> int:
             max_workers=args.max_workers,
             should_stop=deadline.should_stop,
             session=session,
-            home_region=check_home(home) if home else next(r for r in regions if r != ALL_REGIONS),
+            home_region=home or next(r for r in regions if r != ALL_REGIONS),
         )
     )
     sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))

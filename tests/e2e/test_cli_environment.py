@@ -133,6 +133,27 @@ def test_aws_region_works_as_well_as_aws_default_region(
     assert document["summary"]["backups_scanned"] == 3
 
 
+def test_a_region_in_the_environment_that_is_not_a_region_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-7")
+    line = usage_error(capsys, "scan", "--region", PRIMARY)
+    assert line == (
+        "hsm-backup-audit: error: the AWS region (AWS_REGION, AWS_DEFAULT_REGION, profile): "
+        "'us-east-7' is not a known AWS region (did you mean us-east-2?)"
+    )
+
+
+def test_region_all_without_a_home_region_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    line = usage_error(capsys, "scan", "--region", "all")
+    assert "--region all needs a home region" in line
+
+
 def test_an_endpoint_url_works_without_a_region_in_the_environment(
     server_fleet: tuple[str, Fleet],
     fleet_server: FleetServer,

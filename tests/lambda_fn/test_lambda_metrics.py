@@ -8,8 +8,9 @@ from typing import Any
 from lambda_output import emf_documents, emf_values
 
 from hsm_backup_audit.constants import RULE_SEVERITY, Rule, Status
-from hsm_backup_audit.engine.audit import Report, Scope
+from hsm_backup_audit.engine.audit import Audit, Report, Scope
 from hsm_backup_audit.engine.model import Finding
+from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit.observability import metrics
 from hsm_backup_audit.run_metrics import emit_run_metrics
 
@@ -71,3 +72,21 @@ def test_more_than_one_account_adds_findings_by_account_and_ids_stay_out_of_dime
     units = {m["Name"]: m["Unit"] for m in totals["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert units["ScanDurationSeconds"] == "Seconds"
     assert units["BackupsScanned"] == "Count"
+
+
+def test_backups_with_no_id_at_all_each_count_in_the_non_compliant_metric(capsys: Any) -> None:
+    # Given three backups with neither BackupId nor BackupArn, each with Mode NON_FIPS
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    audit = Audit(Policy(), now)
+    nameless = [
+        {"BackupState": "READY", "CreateTimestamp": now, "NeverExpires": False, "Mode": "NON_FIPS"}
+        | {"HsmType": "hsm2m.medium", "ClusterId": f"cluster-{n}"}
+        for n in range(3)
+    ]
+    audit.add_backups(ACCOUNTS[0], "us-east-1", False, nameless)
+    report = audit.finish(Scope(("us-east-1",), ACCOUNTS[0], ACCOUNTS[:1], True))
+    # When its metrics are emitted
+    emit_run_metrics(report, run_id="20261127T000000Z-nameless")
+    metrics.flush_metrics()
+    # Then the metric counts three non-compliant backups, not one
+    assert emf_values(capsys.readouterr().out)[("NonCompliantBackups", ())] == 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hsm_backup_audit.constants import Rule, Severity
-from hsm_backup_audit.engine.model import Finding
+from hsm_backup_audit.engine.model import Finding, finding_id
 
 
 def _finding(**overrides: object) -> Finding:
@@ -50,4 +50,18 @@ def test_fields_cannot_be_shifted_into_each_other() -> None:
     # "a" + "bc" and "ab" + "c" must not collide
     assert (
         _finding(cluster_id="a", backup_id="bc").id != _finding(cluster_id="ab", backup_id="c").id
+    )
+
+
+def test_the_id_is_built_from_the_raw_ids_so_lookalikes_keep_their_own() -> None:
+    # Given two backups that display alike (a zero-width character, or a cut after 128 chars)
+    plain = _finding(backup_ref="backup-abcdefghijk", cluster_ref="cluster-abcdefghijk")
+    hidden = _finding(backup_ref="backup-abcdefghijk\u200b", cluster_ref="cluster-abcdefghijk")
+    other_cluster = _finding(backup_ref="backup-abcdefghijk", cluster_ref="cluster-abcdefghijk ")
+    # Then each keeps its own id
+    assert len({plain.id, hidden.id, other_cluster.id}) == 3
+    # And an ordinary id, raw and displayed alike, gives the id it always had
+    assert plain.id == _finding().id
+    assert plain.id == finding_id(
+        Rule.MODE, "111122223333", "eu-west-1", "cluster-abcdefghijk", "backup-abcdefghijk"
     )

@@ -11,19 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..constants import STATE_READY, Severity, Status
+from ..constants import STATE_DELETED, STATE_READY, Severity, Status
 from .model import (
-    MISSING,
     BackupRecord,
     ClusterRecord,
     Finding,
     ScanError,
+    is_one_of,
     parse_backup,
     parse_cluster,
 )
 from .policy import Policy
 from .rules import (
-    SHARED_NOTE,
     apply_exemptions,
     backup_findings,
     cluster_findings,
@@ -59,9 +58,11 @@ class Report:
 
     @property
     def backups_noncompliant(self) -> int:
+        """Distinct backups with a finding above INFO: by the run's identity of each backup
+        (raw ARN, or raw id and region), so backups with no id at all count one by one."""
         return len(
             {
-                (f.account_id, f.region, f.backup_id)
+                f.backup_key if f.backup_key is not None else (f.account_id, f.region, f.backup_id)
                 for f in self.findings
                 if f.backup_id is not None and f.severity > Severity.INFO
             }
@@ -99,35 +100,59 @@ class _Newest:
     key: int
 
 
+@dataclass(slots=True)
+class _SharedView:
+    """A backup seen only in shared listings so far: provisional until `finish()`. The
+    owner's view replaces it entirely, whichever listing answers first."""
+
+    account_id: str
+    region: str
+    findings: tuple[Finding, ...]  # () for a compliant backup: no list kept per backup
+
+
 class Audit:
-    """Accumulates one run. Feed clusters of a region before its backups."""
+    """Accumulates one run. Feed clusters of a region before its backups.
+
+    The report does not depend on the order the listings answer in: a backup's owned view
+    wins over every shared view of it, and among shared views only, the lowest (account,
+    region) is kept."""
 
     def __init__(self, policy: Policy, now: datetime) -> None:
         self.policy = policy
         self.now = now
-        self.backups_scanned = 0
+        # Owned backups per region and account; shared-only ones are added in finish().
         self.by_region: dict[str, int] = {}
         self.by_account: dict[str, int] = {}
         self.errors: list[ScanError] = []
+        self._owned_scanned = 0
         self._findings: list[Finding] = []
         self._clusters: dict[ClusterKey, ClusterRecord] = {}
+        self._unnamed_clusters: list[ClusterRecord] = []
         self._regions_without_clusters: set[tuple[str, str]] = set()
         self._regions_without_backups: set[tuple[str, str]] = set()
-        # dedupe key -> True while the backup has only been seen as shared
-        self._seen: dict[int, bool] = {}
+        # The de-duplication index: one int per owned backup, plus the shared-only views.
+        self._owned: set[int] = set()
+        self._shared: dict[int, _SharedView] = {}
         self._unnamed = 0
-        self._by_key: dict[int, list[Finding]] = {}
         self._newest_ready: dict[ClusterKey, _Newest] = {}
         self._overdue: list[tuple[int, ClusterKey, Finding]] = []
+
+    @property
+    def backups_scanned(self) -> int:
+        return self._owned_scanned + len(self._shared)
 
     # --- input ---------------------------------------------------------------
     def add_clusters(self, account_id: str, region: str, items: Iterable[Any]) -> None:
         for raw in items:
             cluster = parse_cluster(raw, account_id, region)
-            self._clusters[(account_id, region, cluster.cluster_id)] = cluster
+            if cluster.cluster_ref is None:
+                self._unnamed_clusters.append(cluster)  # never merged, never matched
+            else:
+                self._clusters[(account_id, region, cluster.cluster_ref)] = cluster
 
     def clusters_unavailable(self, account_id: str, region: str) -> None:
-        """DescribeClusters failed here: retention cannot be judged (the run is INCOMPLETE)."""
+        """DescribeClusters failed here: which clusters exist, and their retention, is unknown
+        (the run is INCOMPLETE). Overdue is judged against the API's longest retention."""
         self._regions_without_clusters.add((account_id, region))
 
     def backups_unavailable(self, account_id: str, region: str) -> None:
@@ -142,60 +167,91 @@ class Audit:
             self._add_backup(parse_backup(raw, account_id, region, shared))
 
     def _add_backup(self, backup: BackupRecord) -> None:
-        if backup.arn is None and backup.backup_id == MISSING:
+        key = backup.dedupe_key
+        if key is None:
             # Nothing identifies it: never merge it into another backup (that could hide it).
             self._unnamed += 1
-            key = hash((MISSING, self._unnamed))
-        else:
-            key = backup.dedupe_key
-        seen_as_shared_only = self._seen.get(key)
-        if seen_as_shared_only is not None:
-            if seen_as_shared_only and not backup.shared:
-                # Owned wins over shared, whichever listing answered first.
-                self._seen[key] = False
-                for finding in self._by_key.get(key, ()):
-                    finding.shared = False
-                    finding.remediation = finding.remediation.removesuffix(SHARED_NOTE)
-                self._track_newest(backup, key)
+            key = -self._unnamed
+        elif key in self._owned:
+            return  # the owner's view is in already
+        if backup.shared:
+            view = self._shared.get(key)
+            if view is not None and (view.account_id, view.region) <= (
+                backup.account_id,
+                backup.region,
+            ):
+                return
+            self._shared[key] = _SharedView(
+                backup.account_id, backup.region, tuple(self._judge(backup, key))
+            )
             return
-        self._seen[key] = backup.shared
-        self.backups_scanned += 1
+        # The owner's view: it replaces whatever a sharer's listing said of this backup.
+        self._shared.pop(key, None)
+        if key >= 0:
+            self._owned.add(key)
+        self._owned_scanned += 1
         self.by_region[backup.region] = self.by_region.get(backup.region, 0) + 1
         self.by_account[backup.account_id] = self.by_account.get(backup.account_id, 0) + 1
-
-        found = list(backup_findings(backup, self.policy))
-        cluster_key = (backup.account_id, backup.region, backup.cluster_id)
+        self._findings.extend(self._judge(backup, key))
         self._track_newest(backup, key)
-        if (backup.account_id, backup.region) not in self._regions_without_clusters:
-            late = overdue_candidate(backup, self._clusters.get(cluster_key), self.policy, self.now)
-            if late is not None:
+
+    def _judge(self, backup: BackupRecord, key: int) -> list[Finding]:
+        """The backup's own findings; its overdue candidate is set aside for finish()."""
+        found = list(backup_findings(backup, self.policy))
+        where = (backup.account_id, backup.region)
+        cluster_key = (*where, backup.cluster_ref or "")
+        cluster = self._clusters.get(cluster_key) if backup.cluster_ref is not None else None
+        late = overdue_candidate(
+            backup, cluster, self.policy, self.now, where in self._regions_without_clusters
+        )
+        for finding in found:
+            finding.backup_key = key
+        if late is not None:
+            late.backup_key = key
+            if backup.shared:
+                found.append(late)  # a sharer never holds the owner's newest backup
+            else:
                 self._overdue.append((key, cluster_key, late))
-                self._by_key.setdefault(key, []).append(late)
-        if found:
-            self._findings.extend(found)
-            self._by_key.setdefault(key, []).extend(found)
+        return found
 
     def _track_newest(self, backup: BackupRecord, key: int) -> None:
         """Each owned cluster's newest READY backup: for stale-cluster and overdue."""
-        if backup.state != STATE_READY or backup.shared or backup.is_copy or not backup.created:
+        if backup.state != STATE_READY or backup.is_copy or not backup.created:
             return
+        if backup.cluster_ref is None:
+            return  # no ClusterId: not grouped with anything
         if in_future(backup.created, self.now):
             return  # a timestamp from the future cannot make a stale cluster look fresh
-        cluster_key = (backup.account_id, backup.region, backup.cluster_id)
+        cluster_key = (backup.account_id, backup.region, backup.cluster_ref)
         newest = self._newest_ready.get(cluster_key)
         if newest is None or backup.created > newest.created:
             self._newest_ready[cluster_key] = _Newest(backup.created, key)
 
+    def _cluster_may_exist(self, cluster_key: ClusterKey) -> bool:
+        """Listed (and not DELETED), or its region's cluster listing failed: only such a
+        cluster's newest backup is kept by the service and so never overdue."""
+        cluster = self._clusters.get(cluster_key)
+        if cluster is not None:
+            return not is_one_of(cluster.state, (STATE_DELETED,))
+        return cluster_key[:2] in self._regions_without_clusters
+
     # --- output --------------------------------------------------------------
     def finish(self, scope: Scope, generated_at: datetime | None = None) -> Report:
         findings = list(self._findings)
+        by_region, by_account = dict(self.by_region), dict(self.by_account)
+        for view in self._shared.values():
+            findings.extend(view.findings)
+            by_region[view.region] = by_region.get(view.region, 0) + 1
+            by_account[view.account_id] = by_account.get(view.account_id, 0) + 1
         for key, cluster_key, late in self._overdue:
             newest = self._newest_ready.get(cluster_key)
-            if newest is not None and newest.key == key:
+            if newest is not None and newest.key == key and self._cluster_may_exist(cluster_key):
                 continue  # the service keeps a cluster's newest backup
             findings.append(late)
-        for cluster_key, cluster in self._clusters.items():
-            newest = self._newest_ready.get(cluster_key)
+        clusters = [*self._clusters.items()]
+        clusters += [((c.account_id, c.region, ""), c) for c in self._unnamed_clusters]
+        for cluster_key, cluster in clusters:
+            newest = self._newest_ready.get(cluster_key) if cluster.cluster_ref else None
             blind = cluster_key[:2] in self._regions_without_backups
             findings.extend(
                 cluster_findings(
@@ -218,6 +274,6 @@ class Audit:
             backups_scanned=self.backups_scanned,
             findings=findings,
             errors=errors,
-            by_region=dict(sorted(self.by_region.items())),
-            by_account=dict(sorted(self.by_account.items())),
+            by_region=dict(sorted(by_region.items())),
+            by_account=dict(sorted(by_account.items())),
         )

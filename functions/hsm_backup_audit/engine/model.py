@@ -7,7 +7,10 @@ at the edge, so nothing downstream can be fooled into forging a line.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,32 +64,71 @@ def _optional_text(value: Any) -> str | None:
     return text or None
 
 
+def shown(value: Any) -> str:
+    """A raw API value for a message: as it is when it is already one clean line, else
+    quoted with every hidden character escaped ("READY ", "DELETED\\u200b"), so a value
+    that only looks documented never reads as one."""
+    if isinstance(value, str) and value and safe_text(value) == value:
+        return value
+    return safe_text(json.dumps(value, ensure_ascii=True, default=str))
+
+
+def is_one_of(value: Any, documented: Iterable[str]) -> bool:
+    """The raw value is exactly one of these strings (never after cleaning it)."""
+    return isinstance(value, str) and value in documented
+
+
+def _raw_id(value: Any) -> str | None:
+    """An identifier exactly as the API sent it; anything but a non-empty string is none."""
+    return value if isinstance(value, str) and value else None
+
+
+def identity_key(identity: str) -> int:
+    """128 bits of BLAKE2b over the exact raw identity: a small int for the de-duplication
+    index (one per backup), with no collision in practice, even for chosen ARNs."""
+    digest = hashlib.blake2b(identity.encode("utf-8", "surrogatepass"), digest_size=16)
+    return int.from_bytes(digest.digest(), "big")
+
+
+def _content_ref(item: dict[str, Any]) -> str:
+    """Neither id nor ARN: the finding id is derived from the whole item as sent."""
+    text = repr(sorted((repr(key), repr(value)) for key, value in item.items()))
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{MISSING} {digest}"
+
+
+COPY_FIELDS = ("SourceBackup", "SourceRegion", "SourceCluster", "CopyTimestamp")
+
+
 @dataclass(frozen=True, slots=True)
 class BackupRecord:
+    """One backup. `backup_id` and `cluster_id` are for display (safe_text); `state`,
+    `mode` and `hsm_type` are the raw API values, compared as they are and shown through
+    `shown()`; `identity`, `backup_ref` and `cluster_ref` are the raw identifiers."""
+
     account_id: str
     region: str
     backup_id: str
-    arn: str | None
     cluster_id: str
-    state: str | None
+    state: Any
     created: datetime | None
     never_expires: bool | None
-    mode: str | None
-    hsm_type: str | None
-    source_backup: str | None
-    source_region: str | None
+    mode: Any
+    hsm_type: Any
+    is_copy: bool
     delete_at: datetime | None
     shared: bool
     tags: tuple[tuple[str, str], ...] = ()
+    # Exact raw identity: "arn" + BackupArn, or "id" + region + BackupId; None: neither.
+    identity: str | None = None
+    backup_ref: str | None = None  # raw BackupId (or ARN, or a digest of the item): finding id
+    cluster_ref: str | None = None  # raw ClusterId; None: no cluster to group it with
 
     @property
-    def is_copy(self) -> bool:
-        return self.source_backup is not None
-
-    @property
-    def dedupe_key(self) -> int:
-        """Same BackupArn, same backup; without an ARN, the same id in the same region."""
-        return hash(self.arn or (self.region, self.backup_id))
+    def dedupe_key(self) -> int | None:
+        """Same raw BackupArn, same backup; without one, the same raw id in the same region.
+        None: nothing identifies it, so it is never merged with another backup."""
+        return identity_key(self.identity) if self.identity is not None else None
 
 
 def parse_backup(raw: Any, account_id: str, region: str, shared: bool) -> BackupRecord:
@@ -98,22 +140,30 @@ def parse_backup(raw: Any, account_id: str, region: str, shared: bool) -> Backup
         for tag in tags_raw[:MAX_TAGS_SHOWN]:
             if isinstance(tag, dict):
                 tags.append((safe_text(tag.get("Key"), 64), safe_text(tag.get("Value"), 64)))
+    arn, backup_id = _raw_id(item.get("BackupArn")), _raw_id(item.get("BackupId"))
+    if arn is not None:
+        identity: str | None = f"arn\0{arn}"
+    elif backup_id is not None:
+        identity = f"id\0{region}\0{backup_id}"
+    else:
+        identity = None
     return BackupRecord(
         account_id=account_id,
         region=region,
         backup_id=safe_text(item.get("BackupId")) or MISSING,
-        arn=_optional_text(item.get("BackupArn")),
         cluster_id=safe_text(item.get("ClusterId")) or MISSING,
-        state=_optional_text(item.get("BackupState")),
+        state=item.get("BackupState"),
         created=as_utc(item.get("CreateTimestamp")),
         never_expires=never_expires if isinstance(never_expires, bool) else None,
-        mode=_optional_text(item.get("Mode")),
-        hsm_type=_optional_text(item.get("HsmType")),
-        source_backup=_optional_text(item.get("SourceBackup")),
-        source_region=_optional_text(item.get("SourceRegion")),
+        mode=item.get("Mode"),
+        hsm_type=item.get("HsmType"),
+        is_copy=any(item.get(name) is not None for name in COPY_FIELDS),
         delete_at=as_utc(item.get("DeleteTimestamp")),
         shared=shared,
         tags=tuple(tags),
+        identity=identity,
+        backup_ref=backup_id or arn or _content_ref(item),
+        cluster_ref=_raw_id(item.get("ClusterId")),
     )
 
 
@@ -121,11 +171,15 @@ def parse_backup(raw: Any, account_id: str, region: str, shared: bool) -> Backup
 class ClusterRecord:
     account_id: str
     region: str
-    cluster_id: str
-    state: str | None
+    cluster_id: str  # for display
+    state: Any  # raw
     created: datetime | None
     retention_days: int | None  # None: no DAYS retention policy we can read
     retention_text: str  # what the API said, for the message
+    cluster_ref: str | None = None  # raw ClusterId; None: not reported
+
+
+_DAYS = re.compile(r"[0-9]{1,9}")
 
 
 def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
@@ -135,17 +189,19 @@ def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
     retention_text = "none"
     if isinstance(policy, dict):
         kind, value = policy.get("Type"), policy.get("Value")
-        retention_text = safe_text(f"{kind} {value}", 40)
-        if kind == "DAYS" and isinstance(value, str | int) and str(value).isdigit():
+        retention_text = safe_text(f"{shown(kind)} {shown(value)}", 40)
+        # Exactly the documented form: Type "DAYS", Value a string of ASCII digits.
+        if kind == "DAYS" and isinstance(value, str) and _DAYS.fullmatch(value):
             retention_days = int(value)
     return ClusterRecord(
         account_id=account_id,
         region=region,
         cluster_id=safe_text(item.get("ClusterId")) or MISSING,
-        state=_optional_text(item.get("State")),
+        state=item.get("State"),
         created=as_utc(item.get("CreateTimestamp")),
         retention_days=retention_days,
         retention_text=retention_text,
+        cluster_ref=_raw_id(item.get("ClusterId")),
     )
 
 
@@ -156,9 +212,11 @@ def finding_id(
     rule: str, account_id: str, region: str, cluster_id: str, backup_id: str | None
 ) -> str:
     """`v1-` and 32 hex digits of SHA-256 over the rule and the resource it is about
-    (account, region, cluster id, backup id or "" for a cluster finding), joined by NUL."""
+    (account, region, cluster id, backup id or "" for a cluster finding), joined by NUL.
+    The ids are the raw ones the API sent (the same as displayed for every ordinary id)."""
     key = "\0".join((str(rule), account_id, region, cluster_id, backup_id or ""))
-    return f"{FINDING_ID_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{FINDING_ID_VERSION}-{digest}"
 
 
 @dataclass(slots=True)
@@ -173,12 +231,22 @@ class Finding:
     message: str
     remediation: str
     tags: tuple[tuple[str, str], ...] = ()
+    # The resource exactly as the API named it (raw ClusterId, raw BackupId), for `id`;
+    # None: the displayed value is the name (a finding built by hand, or nothing raw).
+    cluster_ref: str | None = None
+    backup_ref: str | None = None
+    # Which backup of this run it is about (the de-duplication key): never shown, counted
+    # by `backups_noncompliant` so that backups without any id still count one by one.
+    backup_key: int | None = None
 
     @property
     def id(self) -> str:
         """Stable across runs: the same rule on the same resource has the same id, whatever the
-        message, severity, exemption or run time. The key for changes and for Security Hub."""
-        return finding_id(self.rule, self.account_id, self.region, self.cluster_id, self.backup_id)
+        message, severity, exemption or run time. The key for changes and for Security Hub.
+        Built from the raw ids, so two backups that only display alike keep two ids."""
+        cluster = self.cluster_ref if self.cluster_ref is not None else self.cluster_id
+        backup = self.backup_ref if self.backup_ref is not None else self.backup_id
+        return finding_id(self.rule, self.account_id, self.region, cluster, backup)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (

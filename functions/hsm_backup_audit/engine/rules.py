@@ -9,12 +9,13 @@ from ..constants import (
     CLOCK_SKEW_SECONDS,
     CLUSTER_STATES_BEING_DELETED,
     KNOWN_BACKUP_STATES,
+    RETENTION_DAYS_MAX,
     RULE_SEVERITY,
     STATE_DELETED,
     STATE_PENDING_DELETION,
     Rule,
 )
-from .model import BackupRecord, ClusterRecord, Finding, safe_text
+from .model import BackupRecord, ClusterRecord, Finding, is_one_of, safe_text, shown
 from .policy import Policy
 
 
@@ -36,6 +37,8 @@ def _finding(
         message=message,
         remediation=remediation,
         tags=backup.tags if backup else (),
+        cluster_ref=subject.cluster_ref,
+        backup_ref=backup.backup_ref if backup else None,
     )
 
 
@@ -55,6 +58,10 @@ def in_future(moment: datetime, now: datetime) -> bool:
     return (moment - now).total_seconds() > CLOCK_SKEW_SECONDS
 
 
+def _said(name: str, value: object) -> str:
+    return f"{name} is not reported" if value is None else f"{name} {shown(value)}"
+
+
 def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
     """The rules that need nothing but the backup itself."""
     region, bid = backup.region, backup.backup_id
@@ -70,8 +77,8 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             f"aws cloudhsmv2 restore-backup --backup-id {bid} --region {region}",
         )
         return
-    if backup.state not in KNOWN_BACKUP_STATES:
-        said = f"BackupState {backup.state}" if backup.state else "BackupState is not reported"
+    if not is_one_of(backup.state, KNOWN_BACKUP_STATES):
+        said = _said("BackupState", backup.state)
         yield _finding(
             Rule.UNKNOWN_STATE,
             backup,
@@ -89,8 +96,8 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             "aws cloudhsmv2 modify-backup-attributes --no-never-expires "
             f"--backup-id {bid} --region {region}{_owner_note(backup)}",
         )
-    if backup.mode not in policy.allowed_modes:
-        said = f"Mode {backup.mode}" if backup.mode else "Mode is not reported"
+    if not is_one_of(backup.mode, policy.allowed_modes):
+        said = _said("Mode", backup.mode)
         yield _finding(
             Rule.MODE,
             backup,
@@ -99,8 +106,8 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             f"aws cloudhsmv2 delete-backup --backup-id {bid} --region {region}"
             f"{_owner_note(backup)}",
         )
-    if backup.hsm_type not in policy.allowed_hsm_types:
-        said = f"HsmType {backup.hsm_type}" if backup.hsm_type else "HsmType is not reported"
+    if not is_one_of(backup.hsm_type, policy.allowed_hsm_types):
+        said = _said("HsmType", backup.hsm_type)
         wanted = policy.allowed_hsm_types[0]
         yield _finding(
             Rule.HSM_TYPE,
@@ -113,7 +120,10 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
 
 
 def overdue_limit_days(
-    backup: BackupRecord, cluster: ClusterRecord | None, policy: Policy
+    backup: BackupRecord,
+    cluster: ClusterRecord | None,
+    policy: Policy,
+    clusters_unknown: bool = False,
 ) -> tuple[float, str]:
     """How old this backup may be, and why. Only for backups the retention applies to."""
     if backup.is_copy:
@@ -126,6 +136,13 @@ def overdue_limit_days(
             f"cluster retention is {cluster.retention_days} days "
             f"plus {policy.overdue_grace_days} days' grace"
         )
+    if cluster is None and clusters_unknown:
+        # The cluster listing failed: its retention could be anything the API allows.
+        limit = RETENTION_DAYS_MAX + policy.overdue_grace_days
+        return float(limit), (
+            "the clusters could not be listed here, and no retention the API allows "
+            f"keeps a backup past {limit} days"
+        )
     limit = policy.max_retention_days + policy.overdue_grace_days
     return float(limit), (
         "the cluster's retention is not visible here, and no retention the policy allows "
@@ -134,12 +151,17 @@ def overdue_limit_days(
 
 
 def overdue_candidate(
-    backup: BackupRecord, cluster: ClusterRecord | None, policy: Policy, now: datetime
+    backup: BackupRecord,
+    cluster: ClusterRecord | None,
+    policy: Policy,
+    now: datetime,
+    clusters_unknown: bool = False,
 ) -> Finding | None:
-    """An overdue finding for this backup, unless it is its cluster's newest (decided later)."""
-    if backup.state in {STATE_DELETED, STATE_PENDING_DELETION} or backup.never_expires:
+    """An overdue finding for this backup, unless it is the newest of a cluster that exists
+    (decided in the audit's finish(): the service keeps that one)."""
+    if is_one_of(backup.state, (STATE_DELETED, STATE_PENDING_DELETION)) or backup.never_expires:
         return None
-    limit, basis = overdue_limit_days(backup, cluster, policy)
+    limit, basis = overdue_limit_days(backup, cluster, policy, clusters_unknown)
     if backup.created is None:
         return _finding(
             Rule.OVERDUE,
@@ -193,7 +215,7 @@ def cluster_findings(
             f"aws cloudhsmv2 modify-cluster --cluster-id {cid} "
             f"--backup-retention-policy Type=DAYS,Value={target} --region {region}",
         )
-    if backups_unseen or cluster.state in CLUSTER_STATES_BEING_DELETED:
+    if backups_unseen or is_one_of(cluster.state, CLUSTER_STATES_BEING_DELETED):
         return
     gap = timedelta(hours=policy.max_backup_gap_hours)
     if newest_ready is not None and now - newest_ready <= gap:
@@ -219,10 +241,13 @@ def apply_exemptions(findings: Iterable[Finding], policy: Policy, today: date) -
     """Drop findings an active exemption covers; say so on those whose exemption expired."""
     kept: list[Finding] = []
     for finding in findings:
+        # Matched on the raw ids: a lookalike ("backup-x\u200b") is not the backup exempted.
+        backup_id = finding.backup_ref if finding.backup_ref is not None else finding.backup_id
+        cluster_id = finding.cluster_ref if finding.cluster_ref is not None else finding.cluster_id
+        if finding.backup_id is None:
+            backup_id = None
         matching = [
-            ex
-            for ex in policy.exemptions
-            if ex.covers(finding.rule, finding.backup_id, finding.cluster_id)
+            ex for ex in policy.exemptions if ex.covers(finding.rule, backup_id, cluster_id)
         ]
         if any(ex.expires >= today for ex in matching):
             continue

@@ -117,7 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument(
         "--policy", metavar="FILE", help="policy JSON file (default: the documented defaults)"
     )
-    scan_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    scan_cmd.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text (default): a summary in 80 columns; json: the report document",
+    )
     scan_cmd.add_argument(
         "--profile", metavar="NAME", help="AWS profile to use (default: AWS_PROFILE, or none)"
     )

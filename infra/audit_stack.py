@@ -8,6 +8,7 @@ from constructs import Construct
 from .function import AuditFunction
 from .monitoring import Monitoring
 from .notifications import Notifications
+from .organization_access import OrganizationAccess
 from .report_bucket import ReportBucket
 from .schedule import AuditSchedule
 from .settings import Settings
@@ -34,6 +35,8 @@ class AuditStack(Stack):
             topic_key=notifications.key,
             report_bucket=reports.bucket if reports else None,
         )
+        if settings.organization:
+            OrganizationAccess(self, "Organization", role=audit.role, settings=settings)
         AuditSchedule(
             self,
             "Schedule",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hsm_backup_audit.constants import SERVICE_NAME
+from hsm_backup_audit.constants import DEFAULT_MEMBER_ROLE_NAME, SERVICE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
@@ -17,11 +17,20 @@ HANDLER = f"{PACKAGE_NAME}.handler.lambda_handler"
 
 AUDIT_STACK_NAME = "HsmBackupAudit"
 MEMBER_ROLE_STACK_NAME = "HsmBackupAuditMemberRole"
+MEMBER_ROLE_STACK_SET_STACK_NAME = "HsmBackupAuditMemberRoleStackSet"
 
 # Fixed IAM role names, so that a member account's trust can be written before the
 # audit stack exists, and the function's role list can be written before the members.
 AUDIT_FUNCTION_ROLE_NAME = f"{SERVICE_NAME}-function"
-MEMBER_ROLE_NAME = f"{SERVICE_NAME}-member"
+MEMBER_ROLE_NAME = DEFAULT_MEMBER_ROLE_NAME  # the function's default MEMBER_ROLE_NAME too
+
+# The member-role StackSet (service-managed: Organizations deploys it to every account of
+# the target units, and to accounts that join them later; never to the management account).
+MEMBER_ROLE_STACK_SET_NAME = f"{SERVICE_NAME}-member-role"
+STACK_SET_CALL_AS = ("SELF", "DELEGATED_ADMIN")
+# Accounts deployed side by side, and how many may fail before the operation stops.
+STACK_SET_MAX_CONCURRENT_PERCENTAGE = 25
+STACK_SET_FAILURE_TOLERANCE_PERCENTAGE = 10
 
 # The function. The engine stops reading TIME_RESERVE_SECONDS before this timeout.
 FUNCTION_TIMEOUT_MINUTES = 15
@@ -63,6 +72,12 @@ CTX_MEMBER_ROLE_ARNS = "memberRoleArns"
 CTX_MEMBER_EXTERNAL_ID = "memberExternalId"
 CTX_AUDIT_ACCOUNT_ID = "auditAccountId"
 CTX_POWERTOOLS_LAYER_VERSION = "powertoolsLayerVersion"
+CTX_ORGANIZATION = "organization"
+CTX_MEMBER_ROLE_NAME = "memberRoleName"
+CTX_ORGANIZATIONAL_UNITS = "organizationalUnits"
+CTX_MEMBER_ROLE_STACK_SET = "memberRoleStackSet"
+CTX_STACK_SET_TARGETS = "stackSetTargets"
+CTX_STACK_SET_CALL_AS = "stackSetCallAs"
 
 CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_NOTIFICATION_EMAILS: "",
@@ -79,6 +94,12 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_MEMBER_EXTERNAL_ID: "",
     CTX_AUDIT_ACCOUNT_ID: "",
     CTX_POWERTOOLS_LAYER_VERSION: 38,
+    CTX_ORGANIZATION: False,
+    CTX_MEMBER_ROLE_NAME: MEMBER_ROLE_NAME,
+    CTX_ORGANIZATIONAL_UNITS: "",
+    CTX_MEMBER_ROLE_STACK_SET: False,
+    CTX_STACK_SET_TARGETS: "",
+    CTX_STACK_SET_CALL_AS: "SELF",
 }
 
 # The retention periods CloudWatch Logs accepts, by their aws_logs.RetentionDays name.

@@ -139,6 +139,11 @@ class AuditFunction(Construct):
             env[fn.ENV_EXTERNAL_ID] = settings.member_external_id
         if settings.max_workers is not None:
             env[fn.ENV_MAX_WORKERS] = str(settings.max_workers)
+        if settings.organization:
+            env[fn.ENV_ORGANIZATION] = "true"
+            env[fn.ENV_MEMBER_ROLE_NAME] = settings.member_role_name
+            if settings.organizational_units:
+                env[fn.ENV_ORGANIZATIONAL_UNITS] = ",".join(settings.organizational_units)
         return env
 
     def _build_function(

@@ -72,7 +72,7 @@ class MemberRoleStack(Stack):
         role = iam.Role(
             self,
             "MemberRole",
-            role_name=c.MEMBER_ROLE_NAME,
+            role_name=settings.member_role_name,
             description="Lets the hsm-backup-audit function read this account's CloudHSM backups",
             assumed_by=iam.AccountPrincipal(self.audit_account.value_as_string).with_conditions(
                 conditions

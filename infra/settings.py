@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from constructs import Node
 
-from hsm_backup_audit.constants import NOTIFY_ALWAYS, NOTIFY_FINDINGS
+from hsm_backup_audit.constants import (
+    NOTIFY_ALWAYS,
+    NOTIFY_FINDINGS,
+    ORGANIZATIONAL_UNIT_PATTERN,
+    ROLE_NAME_PATTERN,
+)
 from hsm_backup_audit.engine.policy import PolicyError, load_policy_file
 from hsm_backup_audit.regions import ALL_REGIONS, RegionError, check_regions
 
@@ -25,6 +30,9 @@ ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,5
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate|at)\(.+\)$")
+UNIT_PATTERN = re.compile(ORGANIZATIONAL_UNIT_PATTERN)
+# A StackSet targets organizational units, or the root (r-...) for the whole organization.
+TARGET_PATTERN = re.compile(rf"{ORGANIZATIONAL_UNIT_PATTERN}|^r-[0-9a-z]{{4,32}}$")
 
 
 class SettingsError(ValueError):
@@ -47,6 +55,13 @@ class Settings:
     member_external_id: str | None
     audit_account_id: str | None
     powertools_layer_version: int
+    organization: bool = False
+    member_role_name: str = c.MEMBER_ROLE_NAME
+    organizational_units: tuple[str, ...] = ()
+    # The member-role StackSet: off, or where it deploys and as whom.
+    member_role_stack_set: bool = False
+    stack_set_targets: tuple[str, ...] = ()
+    stack_set_call_as: str = "SELF"
 
 
 def _raw(node: Node, key: str) -> Any:
@@ -149,10 +164,42 @@ def _notify(node: Node) -> str:
     return notify
 
 
+def _member_role_name(node: Node) -> str:
+    name = _text(node, c.CTX_MEMBER_ROLE_NAME)
+    if not re.fullmatch(ROLE_NAME_PATTERN, name):
+        raise SettingsError(f"{c.CTX_MEMBER_ROLE_NAME}: {name!r} is not an IAM role name")
+    return name
+
+
+def _stack_set(node: Node, units: tuple[str, ...]) -> tuple[bool, tuple[str, ...], str]:
+    """(enabled, deployment targets, CallAs). Targets default to the audited units."""
+    enabled = _flag(node, c.CTX_MEMBER_ROLE_STACK_SET)
+    targets = _items(
+        node, c.CTX_STACK_SET_TARGETS, TARGET_PATTERN, "a root id (r-...) or a unit id (ou-...)"
+    )
+    call_as = _text(node, c.CTX_STACK_SET_CALL_AS).upper()
+    if call_as not in c.STACK_SET_CALL_AS:
+        raise SettingsError(
+            f"{c.CTX_STACK_SET_CALL_AS}: expected SELF or DELEGATED_ADMIN (got {call_as!r})"
+        )
+    targets = targets or units
+    if enabled and not targets:
+        raise SettingsError(
+            f"{c.CTX_MEMBER_ROLE_STACK_SET} needs {c.CTX_STACK_SET_TARGETS}: the organization's "
+            f"root id (r-...) for every account, or unit ids (ou-...)"
+        )
+    return enabled, targets, call_as
+
+
 def read_settings(node: Node) -> Settings:
     """Every context key checked, with the defaults in infra/constants.py."""
     schedule, zone = _schedule(node)
     workers = _text(node, c.CTX_MAX_WORKERS)
+    organization = _flag(node, c.CTX_ORGANIZATION)
+    units = _items(node, c.CTX_ORGANIZATIONAL_UNITS, UNIT_PATTERN, "an organizational unit id")
+    if units and not organization:
+        raise SettingsError(f"{c.CTX_ORGANIZATIONAL_UNITS} needs {c.CTX_ORGANIZATION}=true")
+    stack_set, targets, call_as = _stack_set(node, units)
     return Settings(
         notification_emails=_items(
             node, c.CTX_NOTIFICATION_EMAILS, EMAIL_PATTERN, "an email address"
@@ -179,4 +226,10 @@ def read_settings(node: Node) -> Settings:
             node, c.CTX_AUDIT_ACCOUNT_ID, ACCOUNT_PATTERN, "a 12-digit AWS account id"
         ),
         powertools_layer_version=_number(node, c.CTX_POWERTOOLS_LAYER_VERSION, 1, 10000),
+        organization=organization,
+        member_role_name=_member_role_name(node),
+        organizational_units=units,
+        member_role_stack_set=stack_set,
+        stack_set_targets=targets,
+        stack_set_call_as=call_as,
     )

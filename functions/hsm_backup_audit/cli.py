@@ -18,13 +18,17 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound
 from . import __version__
 from .aws.cloudhsm import without_url_credentials
 from .aws.scanner import Deadline, ScanRequest, scan
+from .console import end_quietly
 from .constants import (
     DEFAULT_MAX_SECONDS,
     DEFAULT_MAX_WORKERS,
+    DEFAULT_MEMBER_ROLE_NAME,
     EXTERNAL_ID_PATTERN,
     MAX_SECONDS_LIMIT,
     MAX_WORKERS_LIMIT,
+    ORGANIZATIONAL_UNIT_PATTERN,
     ROLE_ARN_PATTERN,
+    ROLE_NAME_PATTERN,
     STATUS_EXIT_CODE,
     ExitCode,
 )
@@ -100,6 +104,51 @@ def _endpoint_url(text: str) -> str:
     return text
 
 
+def _role_name(text: str) -> str:
+    if not re.fullmatch(ROLE_NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"not an IAM role name (1 to 64 letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
+        )
+    return text
+
+
+def _organizational_unit(text: str) -> str:
+    if not re.fullmatch(ORGANIZATIONAL_UNIT_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"not an organizational unit id (ou-xxxx-xxxxxxxx): {safe_text(text, 80)!r}"
+        )
+    return text
+
+
+def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
+    scan_cmd.add_argument(
+        "--organization",
+        action="store_true",
+        help="audit every ACTIVE account of the AWS Organization (run from the management "
+        "account or a delegated administrator); each member through --member-role-name",
+    )
+    scan_cmd.add_argument(
+        "--member-role-name",
+        type=_role_name,
+        metavar="NAME",
+        help=f"role to assume in each member account (default {DEFAULT_MEMBER_ROLE_NAME})",
+    )
+    scan_cmd.add_argument(
+        "--organizational-unit",
+        action="append",
+        type=_organizational_unit,
+        default=[],
+        metavar="OU",
+        help="with --organization: only the accounts under this unit and its child units "
+        "(repeatable)",
+    )
+
+
+def _check_organization_arguments(args: argparse.Namespace) -> None:
+    if not args.organization and (args.member_role_name or args.organizational_unit):
+        raise UsageError("--member-role-name and --organizational-unit need --organization")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hsm-backup-audit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -144,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--external-id",
         type=_external_id,
         metavar="ID",
-        help="external id for --role-arn (needs --role-arn)",
+        help="external id for --role-arn and the member roles of --organization",
     )
     scan_cmd.add_argument(
         "--max-workers",
@@ -162,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="wall-clock bound for the run: what is unfinished then is reported as "
         f"DeadlineExceeded and the exit code is 3 (default {DEFAULT_MAX_SECONDS})",
     )
+    _add_organization_arguments(scan_cmd)
 
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")
@@ -205,6 +255,7 @@ def check_home(home: str) -> str:
 def run_scan(args: argparse.Namespace) -> int:
     deadline = Deadline(args.max_seconds)  # counts from here: account set-up included
     try:
+        _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
         session = boto3.session.Session(profile_name=args.profile)
         home = home_region(session)
@@ -237,6 +288,9 @@ def run_scan(args: argparse.Namespace) -> int:
             should_stop=deadline.should_stop,
             session=session,
             home_region=home or next(r for r in regions if r != ALL_REGIONS),
+            organization=args.organization,
+            member_role_name=args.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
+            organizational_units=args.organizational_unit,
         )
     )
     sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
@@ -258,12 +312,17 @@ def run_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "scan" and args.external_id and not args.role_arn:
-        parser.error("argument --external-id: only used with --role-arn")
+    if args.command == "scan" and args.external_id and not (args.role_arn or args.organization):
+        parser.error("argument --external-id: only used with --role-arn or --organization")
     if args.command == "demo":
         return run_demo(args)
     return run_scan(args)
 
 
+def console_main() -> NoReturn:
+    """The `hsm-backup-audit` command: main(), ending quietly on `| head` and Ctrl-C."""
+    end_quietly(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

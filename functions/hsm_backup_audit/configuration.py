@@ -19,17 +19,23 @@ from pydantic_core import ErrorDetails
 
 from .constants import (
     DEFAULT_MAX_WORKERS,
+    DEFAULT_MEMBER_ROLE_NAME,
     ENV_EXTERNAL_ID,
     ENV_MAX_WORKERS,
     ENV_MEMBER_ROLE_ARNS,
+    ENV_MEMBER_ROLE_NAME,
     ENV_NOTIFY,
+    ENV_ORGANIZATION,
+    ENV_ORGANIZATIONAL_UNITS,
     ENV_POLICY_FILE,
     ENV_REGIONS,
     ENV_REPORT_BUCKET,
     ENV_TOPIC_ARN,
     EXTERNAL_ID_PATTERN,
     NOTIFY_FINDINGS,
+    ORGANIZATIONAL_UNIT_PATTERN,
     ROLE_ARN_PATTERN,
+    ROLE_NAME_PATTERN,
 )
 from .engine.policy import Policy, PolicyError, load_policy_file
 from .observability import logger
@@ -59,6 +65,7 @@ def _blank_is_none(value: Any) -> Any:
 
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 RoleArn = Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]
+OrganizationalUnit = Annotated[str, Field(pattern=ORGANIZATIONAL_UNIT_PATTERN)]
 
 
 class Environment(BaseModel):
@@ -91,6 +98,19 @@ class Environment(BaseModel):
     max_workers: Annotated[
         int, Field(alias=ENV_MAX_WORKERS, ge=1, le=256), BeforeValidator(_blank_is_none)
     ] = DEFAULT_MAX_WORKERS
+    organization: Annotated[
+        bool, Field(alias=ENV_ORGANIZATION, strict=False), BeforeValidator(_blank_is_none)
+    ] = False
+    member_role_name: Annotated[
+        str | None,
+        Field(alias=ENV_MEMBER_ROLE_NAME, pattern=ROLE_NAME_PATTERN),
+        BeforeValidator(_blank_is_none),
+    ] = None
+    organizational_units: Annotated[
+        tuple[OrganizationalUnit, ...],
+        Field(alias=ENV_ORGANIZATIONAL_UNITS),
+        BeforeValidator(_comma_list),
+    ] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,9 @@ class Configuration:
     member_role_arns: tuple[str, ...]
     external_id: str | None
     max_workers: int
+    organization: bool = False
+    member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
+    organizational_units: tuple[str, ...] = ()
 
     @property
     def notify_only_findings(self) -> bool:
@@ -117,6 +140,8 @@ EXPECTED = {
     ENV_MEMBER_ROLE_ARNS: "comma-separated IAM role ARNs, arn:aws:iam::ACCOUNT:role/NAME",
     ENV_REPORT_BUCKET: "an S3 bucket name",
     ENV_EXTERNAL_ID: "2 to 1224 characters of letters, digits and +=,.@:/-",
+    ENV_MEMBER_ROLE_NAME: "an IAM role name (letters, digits and _+=,.@-, up to 64)",
+    ENV_ORGANIZATIONAL_UNITS: "comma-separated organizational unit ids, ou-xxxx-xxxxxxxx",
 }
 
 
@@ -175,6 +200,10 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigurationError(_describe(errors[0]) + more) from None
     _check_topic_region(env.topic_arn)
+    if not env.organization and (env.member_role_name or env.organizational_units):
+        raise ConfigurationError(
+            f"{ENV_MEMBER_ROLE_NAME} and {ENV_ORGANIZATIONAL_UNITS} need {ENV_ORGANIZATION}=true"
+        )
     policy = Policy()
     policy_source = "defaults"
     if env.policy_file:
@@ -194,6 +223,9 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         member_role_arns=env.member_role_arns,
         external_id=env.external_id,
         max_workers=env.max_workers,
+        organization=env.organization,
+        member_role_name=env.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
+        organizational_units=env.organizational_units,
     )
 
 

@@ -83,6 +83,9 @@ class ExitCode(IntEnum):
     NON_COMPLIANT = 1
     USAGE = 2  # bad arguments, bad policy or bad configuration
     INCOMPLETE = 3
+    # No verdict: the run was cut short. 128 + the signal's number, as a shell reports it.
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    OUTPUT_CLOSED = 141  # the reader went away (SIGPIPE), e.g. `| head`
 
 
 STATUS_EXIT_CODE: dict[Status, ExitCode] = {
@@ -129,6 +132,9 @@ ENV_REPORT_BUCKET = "REPORT_BUCKET"
 ENV_MEMBER_ROLE_ARNS = "MEMBER_ROLE_ARNS"
 ENV_EXTERNAL_ID = "EXTERNAL_ID"
 ENV_MAX_WORKERS = "MAX_WORKERS"
+ENV_ORGANIZATION = "ORGANIZATION"
+ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
+ENV_ORGANIZATIONAL_UNITS = "ORGANIZATIONAL_UNITS"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -140,11 +146,25 @@ ENABLED_REGIONS_ACTION = "ec2:DescribeRegions"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 
+# --- Organization mode ----------------------------------------------------------
+# The role each member account deploys (infra/member_role_stack.py, or the StackSet).
+DEFAULT_MEMBER_ROLE_NAME = f"{SERVICE_NAME}-member"
+# What IAM accepts as a role name (a name, without a path).
+ROLE_NAME_PATTERN = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
+# Organizations' own pattern for an organizational unit id.
+ORGANIZATIONAL_UNIT_PATTERN = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
+# ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent: at most 20.
+ORGANIZATIONS_PAGE_SIZE = 20
+# Only accounts in this State are audited (`Status` is retired by AWS on 2026-09-09).
+ACCOUNT_STATE_ACTIVE = "ACTIVE"
+
 # --- Lambda: notification, time budget, delivery --------------------------------
 NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
 NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
+# A policy is a few KB (a thousand exemptions is ~150 KB): anything bigger is not a policy.
+MAX_POLICY_BYTES = 1024 * 1024
 # Stop reading this long before the Lambda timeout: room to render the digest and the
 # report and to deliver them (two S3 PUTs and one SNS publish, bounded in delivery.py).
 TIME_RESERVE_SECONDS = 60

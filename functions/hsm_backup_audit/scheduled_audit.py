@@ -47,6 +47,9 @@ def _scan(config: Configuration, budget: TimeBudget, session: boto3.session.Sess
             max_workers=config.max_workers,
             should_stop=budget.should_stop,
             session=session,
+            organization=config.organization,
+            member_role_name=config.member_role_name,
+            organizational_units=config.organizational_units,
         )
     )
 

@@ -64,7 +64,16 @@ def bucket(aws: None) -> str:
 def lambda_env(monkeypatch: pytest.MonkeyPatch, inbox: Inbox, bucket: str) -> dict[str, str]:
     """The environment the CDK stack gives the function (defaults for the rest)."""
     env = {"TOPIC_ARN": inbox.topic_arn, "REPORT_BUCKET": bucket, "REGIONS": "us-east-1"}
-    for key in ("POLICY_FILE", "NOTIFY", "MEMBER_ROLE_ARNS", "EXTERNAL_ID", "MAX_WORKERS"):
+    for key in (
+        "POLICY_FILE",
+        "NOTIFY",
+        "MEMBER_ROLE_ARNS",
+        "EXTERNAL_ID",
+        "MAX_WORKERS",
+        "ORGANIZATION",
+        "MEMBER_ROLE_NAME",
+        "ORGANIZATIONAL_UNITS",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)

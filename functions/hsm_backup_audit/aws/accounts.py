@@ -25,8 +25,10 @@ from .cloudhsm import (
     enabled_regions,
 )
 from .errors import describe_exception
+from .organizations import AccountListingError, list_active_accounts, member_role_arn
 
 GLOBAL = "global"
+DEFAULT_PARTITION = "aws"
 UNKNOWN = "unknown"
 POLL_SECONDS = 0.2
 
@@ -59,13 +61,17 @@ class _Task:
     errors: list[ScanError] = field(default_factory=list)
 
 
-def _candidates(home_region: str | None) -> tuple[str, ...]:
-    """The CloudHSM regions of the home region's partition (aws when it is not known)."""
+def _partition(home_region: str | None) -> str:
+    """The home region's partition (aws, aws-cn, aws-us-gov...), aws when it is not known."""
     try:
-        partition = partition_of(home_region) if home_region else "aws"
+        return partition_of(home_region) if home_region else DEFAULT_PARTITION
     except ValueError:
-        partition = "aws"
-    return cloudhsm_regions(partition)
+        return DEFAULT_PARTITION
+
+
+def _candidates(home_region: str | None) -> tuple[str, ...]:
+    """The CloudHSM regions of the home region's partition."""
+    return cloudhsm_regions(_partition(home_region))
 
 
 def _regions_for(
@@ -127,12 +133,12 @@ def set_up_accounts(
     access: Access,
     asked_regions: Sequence[str],
     should_stop: Callable[[], bool],
+    caller: bool = True,
 ) -> tuple[list[AccountPlan], list[ScanError]]:
-    """Every account's plan (caller first, then members in order, each account once) and
-    the error entries of those that could not be set up in time."""
-    tasks = [_Task(None, "GetCallerIdentity", UNKNOWN)] + [
-        _Task(arn, "AssumeRole", _account_of_role(arn)) for arn in access.role_arns
-    ]
+    """Every account's plan (the caller first unless `caller` is false, then the roles in
+    order, each account once) and the error entries of those that could not be set up."""
+    tasks = [_Task(None, "GetCallerIdentity", UNKNOWN)] if caller else []
+    tasks += [_Task(arn, "AssumeRole", _account_of_role(arn)) for arn in access.role_arns]
     finished: queue.Queue[int] = queue.Queue()
 
     def run(index: int) -> None:
@@ -160,3 +166,35 @@ def set_up_accounts(
         if task.plan and all(p.account.account_id != task.account_id for p in plans):
             plans.append(task.plan)
     return plans, errors
+
+
+def organization_role_arns(
+    access: Access,
+    plans: Sequence[AccountPlan],
+    *,
+    member_role_name: str,
+    organizational_units: Sequence[str],
+    should_stop: Callable[[], bool],
+) -> tuple[list[str], list[ScanError]]:
+    """The member role of each ACTIVE account of the organization, but the accounts already
+    set up (the caller's own, those given by ARN). A listing that fails is an error entry
+    (the run is INCOMPLETE), never "no accounts"."""
+    own = next((p.account.account_id for p in plans if p.account.role_arn is None), None)
+    try:
+        members = list_active_accounts(
+            access.session,
+            parent_ids=organizational_units,
+            endpoint_url=access.endpoint_url,
+            limits=access.limits,
+            should_stop=should_stop,
+        )
+    except AccountListingError as exc:
+        return [], [ScanError(own or UNKNOWN, GLOBAL, exc.operation, exc.code, exc.message)]
+    partition = _partition(access.home_region)
+    given = {_account_of_role(arn) for arn in access.role_arns} | {own}
+    roles = [
+        member_role_arn(account_id, member_role_name, partition)
+        for account_id in members
+        if account_id not in given
+    ]
+    return roles, []

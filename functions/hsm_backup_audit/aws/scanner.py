@@ -10,19 +10,19 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.client import BaseClient
 
-from ..constants import DEFAULT_MAX_WORKERS, RETRY_MODE
+from ..constants import DEFAULT_MAX_WORKERS, DEFAULT_MEMBER_ROLE_NAME, RETRY_MODE
 from ..engine.audit import Audit, Report, Scope
 from ..engine.model import ScanError
 from ..engine.policy import Policy
 from ..regions import ALL_REGIONS
-from .accounts import Access, AccountPlan, set_up_accounts
+from .accounts import Access, AccountPlan, organization_role_arns, set_up_accounts
 from .cloudhsm import (
     DEFAULT_LIMITS,
     SERVICE,
@@ -71,6 +71,10 @@ class ScanRequest:
     home_region: str | None = None  # where STS and DescribeRegions are asked
     now: datetime | None = None
     limits: ClientLimits = DEFAULT_LIMITS  # timeouts and attempts per call (tests shrink them)
+    # Organization mode: every ACTIVE account (under these units, if any) through one role.
+    organization: bool = False
+    member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
+    organizational_units: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,20 @@ def scan(request: ScanRequest) -> Report:
         limits=request.limits,
     )
     plans, setup_errors = set_up_accounts(access, request.regions, request.should_stop)
+    if request.organization:  # then every member of the organization, side by side too
+        members, listing_errors = organization_role_arns(
+            access,
+            plans,
+            member_role_name=request.member_role_name,
+            organizational_units=request.organizational_units,
+            should_stop=request.should_stop,
+        )
+        more, more_errors = set_up_accounts(
+            replace(access, role_arns=members), request.regions, request.should_stop, caller=False
+        )
+        known = {plan.account.account_id for plan in plans}
+        plans += [plan for plan in more if plan.account.account_id not in known]
+        setup_errors += listing_errors + more_errors
     for error in setup_errors:
         audit.add_error(error)
     for plan in plans:  # every audited account is in the breakdown, zero or not

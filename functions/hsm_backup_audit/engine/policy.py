@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
-from ..constants import RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, Rule
+from ..constants import MAX_POLICY_BYTES, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, Rule
 from .model import safe_text
 
 NonEmptyText = Annotated[str, Field(min_length=1, max_length=512)]
+# Strict: `1`, `"yes"` or `"true"` is not a boolean and `true`, `30.0` or `"30"` is not a
+# number of days. A value the author did not mean must never be read as one they did.
+Flag = Annotated[bool, Field(strict=True)]
+Whole = Annotated[int, Field(strict=True)]
+SHOWN_PATH_LENGTH = 200
+
+
+def _date_text(value: Any) -> Any:
+    """An exemption's date is written YYYY-MM-DD (not a number read as a Unix time)."""
+    if isinstance(value, date) or (
+        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    ):
+        return value
+    raise ValueError("expected a date written YYYY-MM-DD")
 
 
 class PolicyError(ValueError):
@@ -29,7 +53,7 @@ class Exemption(BaseModel):
     cluster_id: NonEmptyText | None = None
     rules: Annotated[tuple[Rule, ...], Field(min_length=1)]
     reason: NonEmptyText
-    expires: date
+    expires: Annotated[date, BeforeValidator(_date_text)]
 
     @model_validator(mode="after")
     def _one_target(self) -> Exemption:
@@ -54,15 +78,15 @@ class Policy(BaseModel):
         "FIPS",
     )
     allowed_hsm_types: Annotated[tuple[NonEmptyText, ...], Field(min_length=1)] = ("hsm2m.medium",)
-    allow_never_expires: bool = False
-    include_shared: bool = True
-    min_retention_days: Annotated[int, Field(ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)] = 30
-    max_retention_days: Annotated[int, Field(ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)] = (
+    allow_never_expires: Flag = False
+    include_shared: Flag = True
+    min_retention_days: Annotated[Whole, Field(ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)] = 30
+    max_retention_days: Annotated[Whole, Field(ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)] = (
         RETENTION_DAYS_MAX
     )
-    overdue_grace_days: Annotated[int, Field(ge=0, le=365)] = 2
-    max_copy_age_days: Annotated[int, Field(ge=1, le=3650)] = 90
-    max_backup_gap_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 36
+    overdue_grace_days: Annotated[Whole, Field(ge=0, le=365)] = 2
+    max_copy_age_days: Annotated[Whole, Field(ge=1, le=3650)] = 90
+    max_backup_gap_hours: Annotated[Whole, Field(ge=1, le=24 * 365)] = 36
     exemptions: tuple[Exemption, ...] = ()
 
     @model_validator(mode="after")
@@ -100,22 +124,89 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
         raise PolicyError(safe_text(f"{source}: {_describe(errors[0])}{more}", 400)) from None
 
 
+class _Refused(ValueError):
+    """Raised from inside the JSON decoder: something JSON allows but a policy must not."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:  # json would keep the last one silently
+            raise _Refused(f"the key {json.dumps(key)} appears more than once")
+        document[key] = value
+    return document
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise _Refused(f"{name} is not a number a policy can hold")
+
+
 def load_policy(text: str, source: str = "policy") -> Policy:
-    """Decode and validate a policy from JSON text."""
+    """Decode and validate a policy from JSON text. Anything wrong is one PolicyError line."""
+    source = safe_text(source, SHOWN_PATH_LENGTH)
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except _Refused as exc:
+        raise PolicyError(safe_text(f"{source}: {exc}", 400)) from None
     except json.JSONDecodeError as exc:
         raise PolicyError(f"{source}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PolicyError(f"{source}: not a policy: arrays or objects nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer (int_max_str_digits)
+        raise PolicyError(f"{source}: not a policy: a number with far too many digits") from None
     return parse_policy(document, source)
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_a_file(mode: int) -> str | None:
+    """Why a file of this mode is no policy file, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for is_kind, kind in _KINDS if is_kind(mode)), "a special file")
+
+
+def _open_without_blocking(path: str, flags: int) -> int:
+    # A FIFO swapped in after the stat check must not block the open either.
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def read_policy_bytes(path: str | Path) -> bytes:
+    """At most MAX_POLICY_BYTES of a regular file: never waits on a pipe, never reads a device."""
+    shown = safe_text(str(path), SHOWN_PATH_LENGTH)
+    try:
+        kind = _not_a_file(os.stat(path).st_mode)
+        if kind is None:
+            with open(path, "rb", opener=_open_without_blocking) as file:
+                kind = _not_a_file(os.fstat(file.fileno()).st_mode)
+                raw = b"" if kind else file.read(MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        reason = safe_text(exc.strerror or type(exc).__name__, 100)
+        raise PolicyError(f"{shown}: cannot read the policy: {reason}") from None
+    if kind:
+        raise PolicyError(f"{shown}: cannot read the policy: it is {kind}, not a regular file")
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{shown}: not a policy: larger than {MAX_POLICY_BYTES:,} bytes")
+    return raw
 
 
 def load_policy_file(path: str | Path | None) -> Policy:
     """Load a policy file; no path means the documented defaults."""
     if path is None:
         return Policy()
+    raw = read_policy_bytes(path)
+    shown = safe_text(str(path), SHOWN_PATH_LENGTH)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise PolicyError(f"{path}: cannot read the policy: {reason}") from None
-    return load_policy(text, str(path))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"{shown}: cannot read the policy: not UTF-8 text (byte {exc.start})"
+        ) from None
+    return load_policy(text, shown)

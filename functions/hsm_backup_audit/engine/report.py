@@ -9,9 +9,12 @@ from typing import Any
 
 from ..constants import RULE_SEVERITY, RULES_IN_REPORT_ORDER, SCHEMA_VERSION, Rule
 from .audit import Report
-from .model import Finding
+from .model import Finding, safe_text
 
 WIDTH = 80
+# Wrapped lines go deeper than any line that starts something (a heading at 0, a finding or
+# an error at 2, its message at 4), so no value, however it is spaced, can forge one.
+CONTINUATION = " " * 6
 
 
 def iso(moment: Any) -> str:
@@ -60,18 +63,34 @@ def to_json(report: Report) -> str:
 
 def _wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(
-        text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+        text, WIDTH, initial_indent=indent, subsequent_indent=CONTINUATION, break_on_hyphens=False
     )
+
+
+def _value(value: Any) -> str:
+    """One value as a clean line; quoted when it holds a space, so a reader sees where it ends."""
+    text = safe_text(value)
+    if not text or " " in text or text.startswith('"'):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def _prose(text: str) -> str:
+    return safe_text(text, 2000)
 
 
 def summary_lines(report: Report) -> list[str]:
     scope = report.scope
-    accounts = ", ".join(scope.accounts) or scope.account_id
+    accounts = ", ".join(_value(a) for a in scope.accounts) or _value(scope.account_id)
+    regions = ", ".join(_value(r) for r in scope.regions)
     lines = [
         f"CloudHSM backup audit: {report.status}",
-        *_wrap(f"Account {accounts}; regions {', '.join(scope.regions)}", ""),
-        f"Generated {iso(report.generated_at)}; policy: {scope.policy_source}; "
-        f"shared backups {'included' if scope.include_shared else 'excluded'}",
+        *_wrap(f"Account {accounts}; regions {regions}", ""),
+        *_wrap(
+            f"Generated {iso(report.generated_at)}; policy: {_value(scope.policy_source)}; "
+            f"shared backups {'included' if scope.include_shared else 'excluded'}",
+            "",
+        ),
         "",
         f"Backups scanned: {report.backups_scanned}   "
         f"Non-compliant backups: {report.backups_noncompliant}   "
@@ -87,7 +106,8 @@ def error_lines(report: Report) -> list[str]:
     for error in report.errors:
         lines.extend(
             _wrap(
-                f"{error.account_id} {error.region} {error.call}: {error.code}: {error.message}",
+                f"{_value(error.account_id)} {_value(error.region)} {_value(error.call)}: "
+                f"{_value(error.code)}: {_prose(error.message)}",
                 "  ",
             )
         )
@@ -95,15 +115,17 @@ def error_lines(report: Report) -> list[str]:
 
 
 def finding_lines(finding: Finding) -> list[str]:
-    subject = finding.backup_id or f"cluster {finding.cluster_id}"
-    where = f"{finding.region}  {finding.account_id}"
+    """The backup (or cluster) at 2 spaces, its message and its fix at 4, wrapped deeper."""
+    cluster = f"cluster {_value(finding.cluster_id)}"
+    subject = _value(finding.backup_id) if finding.backup_id else cluster
+    where = f"{_value(finding.region)}  {_value(finding.account_id)}"
     if finding.backup_id:
-        where = f"cluster {finding.cluster_id}  {where}"
+        where = f"{cluster}  {where}"
     if finding.shared:
         where += "  (shared)"
     lines = _wrap(f"{subject}  {where}", "  ")
-    lines += _wrap(finding.message, "    ")
-    lines += _wrap(f"fix: {finding.remediation}", "    ")
+    lines += _wrap(_prose(finding.message), "    ")
+    lines += _wrap(f"fix: {_prose(finding.remediation)}", "    ")
     return lines
 
 

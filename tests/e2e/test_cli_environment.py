@@ -178,7 +178,9 @@ def test_external_id_without_role_arn_is_a_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     line = usage_error(capsys, "scan", "--region", PRIMARY, "--external-id", "abcd1234")
-    assert line.endswith("error: argument --external-id: only used with --role-arn")
+    assert line.endswith(
+        "error: argument --external-id: only used with --role-arn or --organization"
+    )
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,11 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
+def _listing(listing: str | None) -> str:
+    """ " (shared)" after DescribeBackups: which listing failed (one of our own words)."""
+    return f" ({listing})" if listing else ""
+
+
 def error_lines(report: Report) -> list[str]:
     if not report.errors:
         return []
@@ -106,7 +111,8 @@ def error_lines(report: Report) -> list[str]:
     for error in report.errors:
         lines.extend(
             _wrap(
-                f"{_value(error.account_id)} {_value(error.region)} {_value(error.call)}: "
+                f"{_value(error.account_id)} {_value(error.region)} "
+                f"{_value(error.operation)}{_listing(error.listing)}: "
                 f"{_value(error.code)}: {_prose(error.message)}",
                 "  ",
             )

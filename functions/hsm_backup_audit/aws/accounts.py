@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import boto3
+from botocore.client import BaseClient
 
 from ..engine.model import ScanError
 from ..regions import ALL_REGIONS, cloudhsm_regions, partition_of
@@ -23,6 +24,7 @@ from .cloudhsm import (
     assume_role,
     caller_account,
     enabled_regions,
+    sts_client,
 )
 from .errors import describe_exception
 from .organizations import AccountListingError, list_active_accounts, member_role_arn
@@ -50,6 +52,25 @@ class AccountPlan:
     account: Account
     regions: tuple[str, ...]
     not_enabled: tuple[str, ...] = ()
+
+
+@dataclass
+class _SharedSts:
+    """One STS client for a set-up (clients are thread-safe): the first thread to need it
+    builds it, so a hundred members do not each load the service model."""
+
+    access: Access
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    client: BaseClient | None = None
+
+    def get(self) -> BaseClient:
+        with self.lock:
+            if self.client is None:
+                access = self.access
+                self.client = sts_client(
+                    access.session, access.home_region, access.endpoint_url, access.limits
+                )
+            return self.client
 
 
 @dataclass
@@ -98,24 +119,13 @@ def _regions_for(
     return AccountPlan(account, named + extra, skipped)
 
 
-def _set_up(task: _Task, access: Access, asked: Sequence[str]) -> None:
+def _set_up(task: _Task, access: Access, asked: Sequence[str], shared: _SharedSts) -> None:
     try:
+        sts = shared.get()
         if task.role_arn is None:
-            account = Account(
-                caller_account(
-                    access.session, access.endpoint_url, access.limits, access.home_region
-                ),
-                access.session,
-            )
+            account = Account(caller_account(sts), access.session)
         else:
-            account = assume_role(
-                access.session,
-                task.role_arn,
-                access.external_id,
-                access.endpoint_url,
-                access.limits,
-                access.home_region,
-            )
+            account = assume_role(sts, task.role_arn, access.external_id, access.home_region)
     except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
         code, message = describe_exception(exc)
         task.errors.append(ScanError(task.account_id, GLOBAL, task.step, code, message))
@@ -140,9 +150,10 @@ def set_up_accounts(
     tasks = [_Task(None, "GetCallerIdentity", UNKNOWN)] if caller else []
     tasks += [_Task(arn, "AssumeRole", _account_of_role(arn)) for arn in access.role_arns]
     finished: queue.Queue[int] = queue.Queue()
+    shared = _SharedSts(access)
 
     def run(index: int) -> None:
-        _set_up(tasks[index], access, asked_regions)
+        _set_up(tasks[index], access, asked_regions, shared)
         finished.put(index)
 
     for index in range(len(tasks)):

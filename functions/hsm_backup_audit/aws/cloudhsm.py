@@ -106,13 +106,14 @@ def account_id_of_role(role_arn: str) -> str:
     return parts[4]
 
 
-def _sts(
+def sts_client(
     session: boto3.session.Session,
     region: str | None,
     endpoint_url: str | None,
-    limits: ClientLimits,
+    limits: ClientLimits = DEFAULT_LIMITS,
 ) -> BaseClient:
-    # The audited (home) region, so a custom endpoint needs no AWS_DEFAULT_REGION.
+    """One STS client for a run (clients are thread-safe), in the home region, so a custom
+    endpoint needs no AWS_DEFAULT_REGION."""
     return session.client(
         "sts",
         region_name=region or session.region_name,
@@ -121,14 +122,9 @@ def _sts(
     )
 
 
-def caller_account(
-    session: boto3.session.Session,
-    endpoint_url: str | None,
-    limits: ClientLimits = DEFAULT_LIMITS,
-    region: str | None = None,
-) -> str:
+def caller_account(sts: BaseClient) -> str:
     """The caller's account id, checked to be 12 digits before anything uses it."""
-    answer = _sts(session, region, endpoint_url, limits).get_caller_identity()
+    answer = sts.get_caller_identity()
     account = answer.get("Account") if isinstance(answer, dict) else None
     if not isinstance(account, str) or not ACCOUNT_ID.fullmatch(account):
         raise ListingError("MalformedResponse", "GetCallerIdentity: Account is not 12 digits")
@@ -136,15 +132,10 @@ def caller_account(
 
 
 def assume_role(
-    session: boto3.session.Session,
-    role_arn: str,
-    external_id: str | None,
-    endpoint_url: str | None,
-    limits: ClientLimits = DEFAULT_LIMITS,
-    region: str | None = None,
+    sts: BaseClient, role_arn: str, external_id: str | None, region: str | None
 ) -> Account:
+    """The member account behind `role_arn`, its session in `region`."""
     account_id = account_id_of_role(role_arn)  # a malformed ARN never reaches STS
-    sts = _sts(session, region, endpoint_url, limits)
     kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": ASSUME_ROLE_SESSION_NAME}
     if external_id:
         kwargs["ExternalId"] = external_id
@@ -156,7 +147,7 @@ def assume_role(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
-        region_name=region or session.region_name,
+        region_name=region or sts.meta.region_name,
     )
     return Account(account_id, assumed, role_arn)
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-import urllib.parse
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import NoReturn
@@ -15,7 +13,7 @@ from typing import NoReturn
 import boto3
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
-from . import __version__
+from . import __version__, arguments
 from .aws.cloudhsm import without_url_credentials
 from .aws.scanner import Deadline, ScanRequest, scan
 from .console import end_quietly
@@ -23,12 +21,7 @@ from .constants import (
     DEFAULT_MAX_SECONDS,
     DEFAULT_MAX_WORKERS,
     DEFAULT_MEMBER_ROLE_NAME,
-    EXTERNAL_ID_PATTERN,
-    MAX_SECONDS_LIMIT,
     MAX_WORKERS_LIMIT,
-    ORGANIZATIONAL_UNIT_PATTERN,
-    ROLE_ARN_PATTERN,
-    ROLE_NAME_PATTERN,
     STATUS_EXIT_CODE,
     ExitCode,
 )
@@ -51,75 +44,6 @@ class UsageError(Exception):
     pass
 
 
-def _role_arn(text: str) -> str:
-    if not re.fullmatch(ROLE_ARN_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME): {safe_text(text, 80)!r}"
-        )
-    return text
-
-
-def _external_id(text: str) -> str:
-    if not re.fullmatch(EXTERNAL_ID_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            "must be 2 to 1224 characters of letters, digits and _+=,.@:/-"
-        )
-    return text
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_WORKERS_LIMIT:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number from 1 to {MAX_WORKERS_LIMIT} (got {safe_text(text, 20)!r})"
-        )
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= MAX_SECONDS_LIMIT:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(
-            f"expected a number of seconds above 0, at most {MAX_SECONDS_LIMIT} "
-            f"(got {safe_text(text, 20)!r})"
-        )
-    return value
-
-
-def _endpoint_url(text: str) -> str:
-    try:
-        parts = urllib.parse.urlsplit(text)
-        valid = parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a bad port or bracket: its text would quote the URL
-        valid = False
-    if not valid:
-        shown = safe_text(without_url_credentials(text), 80)
-        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL (got {shown!r})")
-    return text
-
-
-def _role_name(text: str) -> str:
-    if not re.fullmatch(ROLE_NAME_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an IAM role name (1 to 64 letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
-        )
-    return text
-
-
-def _organizational_unit(text: str) -> str:
-    if not re.fullmatch(ORGANIZATIONAL_UNIT_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an organizational unit id (ou-xxxx-xxxxxxxx): {safe_text(text, 80)!r}"
-        )
-    return text
-
-
 def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
     scan_cmd.add_argument(
         "--organization",
@@ -129,14 +53,14 @@ def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
     )
     scan_cmd.add_argument(
         "--member-role-name",
-        type=_role_name,
+        type=arguments.role_name,
         metavar="NAME",
         help=f"role to assume in each member account (default {DEFAULT_MEMBER_ROLE_NAME})",
     )
     scan_cmd.add_argument(
         "--organizational-unit",
         action="append",
-        type=_organizational_unit,
+        type=arguments.organizational_unit,
         default=[],
         metavar="OU",
         help="with --organization: only the accounts under this unit and its child units "
@@ -177,27 +101,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_cmd.add_argument(
         "--endpoint-url",
-        type=_endpoint_url,
+        type=arguments.endpoint_url,
         metavar="URL",
         help="AWS-compatible endpoint for every client (moto, LocalStack)",
     )
     scan_cmd.add_argument(
         "--role-arn",
         action="append",
-        type=_role_arn,
+        type=arguments.role_arn,
         default=[],
         metavar="ARN",
         help="member-account role to assume and audit as well (repeatable)",
     )
     scan_cmd.add_argument(
         "--external-id",
-        type=_external_id,
+        type=arguments.external_id,
         metavar="ID",
         help="external id for --role-arn and the member roles of --organization",
     )
     scan_cmd.add_argument(
         "--max-workers",
-        type=_workers,
+        type=arguments.workers,
         default=DEFAULT_MAX_WORKERS,
         metavar="N",
         help=f"listings read side by side, 1 to {MAX_WORKERS_LIMIT} "
@@ -205,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_cmd.add_argument(
         "--max-seconds",
-        type=_seconds,
+        type=arguments.seconds,
         default=DEFAULT_MAX_SECONDS,
         metavar="SECONDS",
         help="wall-clock bound for the run: what is unfinished then is reported as "

@@ -64,6 +64,7 @@ CTX_SCHEDULE_TIMEZONE = "scheduleTimezone"
 CTX_REGIONS = "regions"
 CTX_POLICY_FILE = "policyFile"
 CTX_NOTIFY = "notify"
+CTX_WEEKLY_DIGEST_DAY = "weeklyDigestDay"
 CTX_REPORT_BUCKET = "reportBucket"
 CTX_REPORT_EXPIRATION_DAYS = "reportExpirationDays"
 CTX_LOG_RETENTION_DAYS = "logRetentionDays"
@@ -86,7 +87,8 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_REGIONS: "",
     CTX_POLICY_FILE: "policy.json",
     CTX_NOTIFY: "always",
-    CTX_REPORT_BUCKET: False,
+    CTX_WEEKLY_DIGEST_DAY: "monday",
+    CTX_REPORT_BUCKET: True,
     CTX_REPORT_EXPIRATION_DAYS: 730,
     CTX_LOG_RETENTION_DAYS: 90,
     CTX_MAX_WORKERS: "",

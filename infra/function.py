@@ -12,7 +12,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from hsm_backup_audit import constants as fn
-from hsm_backup_audit.constants import POLICY_FILE_IN_ASSET, REPORT_KEY_PREFIX
+from hsm_backup_audit.constants import (
+    HISTORY_KEY_PREFIX,
+    POLICY_FILE_IN_ASSET,
+    REPORT_KEY_PREFIX,
+)
 from hsm_backup_audit.regions import ALL_REGIONS
 
 from . import constants as c
@@ -82,12 +86,7 @@ class AuditFunction(Construct):
             ),
         ]
         if report_bucket is not None:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["s3:PutObject"],
-                    resources=[report_bucket.arn_for_objects(f"{REPORT_KEY_PREFIX}/*")],
-                )
-            )
+            statements += self._report_bucket_statements(report_bucket)
         if ALL_REGIONS in self._settings.regions:
             statements.append(
                 iam.PolicyStatement(actions=[fn.ENABLED_REGIONS_ACTION], resources=["*"])
@@ -103,6 +102,18 @@ class AuditFunction(Construct):
         self._acknowledge_wildcards(role, report_bucket)
         return role
 
+    @staticmethod
+    def _report_bucket_statements(bucket: s3.IBucket) -> list[iam.PolicyStatement]:
+        """Write reports and history; read them back (the baseline); list the bucket, so
+        that a pointer not written yet reads as 404 NoSuchKey, not 403 AccessDenied."""
+        prefixes = [
+            bucket.arn_for_objects(f"{p}/*") for p in (REPORT_KEY_PREFIX, HISTORY_KEY_PREFIX)
+        ]
+        return [
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=prefixes),
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
+        ]
+
     def _acknowledge_wildcards(self, role: iam.Role, report_bucket: s3.IBucket | None) -> None:
         acknowledge(
             role,
@@ -116,9 +127,17 @@ class AuditFunction(Construct):
             acknowledge(
                 role,
                 "IAM5",
-                "s3:PutObject under reports/ of the report bucket only: each run writes "
-                "reports/<account>/<date>/<run id>.json and reports/<account>/latest.json.",
+                "s3:GetObject and PutObject under reports/ of the report bucket only: each run "
+                "writes reports/<account>/<date>/<run id>.json and reports/<account>/latest.json "
+                "and reads back the baseline report its history points at.",
                 arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
+            )
+            acknowledge(
+                role,
+                "IAM5",
+                "s3:GetObject and PutObject under history/ of the report bucket only: the run "
+                "history, history/<scope key>/baseline.json and last-run.json.",
+                arn_resource(report_bucket, f"/{HISTORY_KEY_PREFIX}/*"),
             )
 
     def _environment(self, topic: sns.ITopic, report_bucket: s3.IBucket | None) -> dict[str, str]:
@@ -128,6 +147,7 @@ class AuditFunction(Construct):
             fn.ENV_REGIONS: ",".join(settings.regions) or Aws.REGION,
             fn.ENV_POLICY_FILE: POLICY_FILE_IN_ASSET,
             fn.ENV_NOTIFY: settings.notify,
+            fn.ENV_WEEKLY_DIGEST_DAY: settings.weekly_digest_day,
             fn.ENV_METRICS_NAMESPACE: fn.METRICS_NAMESPACE_DEFAULT,
             fn.ENV_SERVICE_NAME: fn.SERVICE_NAME,
         }

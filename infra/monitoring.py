@@ -158,7 +158,12 @@ class Monitoring(Construct):
                         audit_metric(fn.METRIC_NONCOMPLIANT_BACKUPS, MAXIMUM),
                         audit_metric(fn.METRIC_FINDINGS, MAXIMUM),
                     ),
-                    graph("Findings by rule", *by_rule, width=16),
+                    graph(
+                        "New and resolved findings (since the baseline)",
+                        audit_metric(fn.METRIC_NEW_FINDINGS, MAXIMUM),
+                        audit_metric(fn.METRIC_RESOLVED_FINDINGS, MAXIMUM),
+                    ),
+                    graph("Findings by rule", *by_rule),
                 ],
                 [
                     graph("Backups scanned", audit_metric(fn.METRIC_BACKUPS_SCANNED, MAXIMUM)),

@@ -1,4 +1,5 @@
-"""The optional report bucket: every run's complete JSON report, kept as audit evidence."""
+"""The report bucket (on by default): every run's complete JSON report, kept as audit
+evidence, and the run history the next run compares with (history/)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from hsm_backup_audit.constants import HISTORY_KEY_PREFIX, REPORT_KEY_PREFIX
+
 from .constants import REPORT_GLACIER_AFTER_DAYS
 from .nag import acknowledge
 
 
 class ReportBucket(Construct):
-    """Versioned, encrypted, private, TLS only; to Glacier after 90 days, then expired."""
+    """Versioned, encrypted, private, TLS only. Reports go to Glacier after 90 days, then
+    expire; the history's small pointers are never archived (each run reads them)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, expiration_days: int) -> None:
         super().__init__(scope, construct_id)
@@ -24,13 +28,17 @@ class ReportBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[self._build_lifecycle_rule(expiration_days)],
+            lifecycle_rules=[
+                self._build_lifecycle_rule(expiration_days),
+                self._build_history_rule(expiration_days),
+            ],
         )
         acknowledge(
             self.bucket,
             "S1",
-            "Only the audit function writes here, under reports/; its writes are logged by "
-            "the function itself. Turn on CloudTrail S3 data events if reads must be logged.",
+            "Only the audit function writes here, under reports/ and history/; its writes are "
+            "logged by the function itself. Turn on CloudTrail S3 data events if reads must be "
+            "logged.",
         )
 
     @staticmethod
@@ -38,6 +46,7 @@ class ReportBucket(Construct):
         glacier = Duration.days(REPORT_GLACIER_AFTER_DAYS)
         return s3.LifecycleRule(
             id="ArchiveThenExpireReports",
+            prefix=f"{REPORT_KEY_PREFIX}/",
             transitions=[
                 s3.Transition(storage_class=s3.StorageClass.GLACIER, transition_after=glacier)
             ],
@@ -46,6 +55,16 @@ class ReportBucket(Construct):
                     storage_class=s3.StorageClass.GLACIER, transition_after=glacier
                 )
             ],
+            expiration=Duration.days(expiration_days),
+            noncurrent_version_expiration=Duration.days(expiration_days),
+            abort_incomplete_multipart_upload_after=Duration.days(1),
+        )
+
+    @staticmethod
+    def _build_history_rule(expiration_days: int) -> s3.LifecycleRule:
+        return s3.LifecycleRule(
+            id="ExpireHistory",
+            prefix=f"{HISTORY_KEY_PREFIX}/",
             expiration=Duration.days(expiration_days),
             noncurrent_version_expiration=Duration.days(expiration_days),
             abort_incomplete_multipart_upload_after=Duration.days(1),

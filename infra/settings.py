@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from constructs import Node
 
 from hsm_backup_audit.constants import (
-    NOTIFY_ALWAYS,
-    NOTIFY_FINDINGS,
+    NOTIFY_CHANGES,
+    NOTIFY_CHOICES,
     ORGANIZATIONAL_UNIT_PATTERN,
     ROLE_NAME_PATTERN,
+    WEEKDAYS,
 )
 from hsm_backup_audit.engine.policy import PolicyError, load_policy_file
 from hsm_backup_audit.regions import ALL_REGIONS, RegionError, check_regions
@@ -47,6 +48,7 @@ class Settings:
     regions: tuple[str, ...]  # empty: the stack's own region; ("all",): every region
     policy_file: Path
     notify: str
+    weekly_digest_day: str
     report_bucket: bool
     report_expiration_days: int
     log_retention_days: int
@@ -157,11 +159,24 @@ def _log_retention(node: Node) -> int:
 
 def _notify(node: Node) -> str:
     notify = _text(node, c.CTX_NOTIFY)
-    if notify not in {NOTIFY_ALWAYS, NOTIFY_FINDINGS}:
+    if notify not in NOTIFY_CHOICES:
         raise SettingsError(
-            f"{c.CTX_NOTIFY}: expected {NOTIFY_ALWAYS} or {NOTIFY_FINDINGS} (got {notify!r})"
+            f"{c.CTX_NOTIFY}: expected {', '.join(NOTIFY_CHOICES)} (got {notify!r})"
+        )
+    if notify == NOTIFY_CHANGES and not _flag(node, c.CTX_REPORT_BUCKET):
+        raise SettingsError(
+            f"{c.CTX_NOTIFY}: {NOTIFY_CHANGES} needs {c.CTX_REPORT_BUCKET}=true (the run history)"
         )
     return notify
+
+
+def _weekday(node: Node) -> str:
+    day = _text(node, c.CTX_WEEKLY_DIGEST_DAY).lower()
+    if day not in WEEKDAYS:
+        raise SettingsError(
+            f"{c.CTX_WEEKLY_DIGEST_DAY}: expected a day of the week, e.g. monday (got {day!r})"
+        )
+    return day
 
 
 def _member_role_name(node: Node) -> str:
@@ -209,6 +224,7 @@ def read_settings(node: Node) -> Settings:
         regions=_regions(node),
         policy_file=_policy_file(node),
         notify=_notify(node),
+        weekly_digest_day=_weekday(node),
         report_bucket=_flag(node, c.CTX_REPORT_BUCKET),
         report_expiration_days=_number(
             node, c.CTX_REPORT_EXPIRATION_DAYS, c.REPORT_GLACIER_AFTER_DAYS + 1, 36500

@@ -1,14 +1,18 @@
 """`hsm-backup-audit`: the command line. Exit codes: 0 compliant, 1 non-compliant,
-2 bad arguments or policy, 3 incomplete (the audit could not see everything)."""
+2 bad arguments, policy or baseline file, 3 incomplete (the audit could not see everything).
+With `--fail-on new`, 1 means "new findings above INFO since the baseline" and 0 that there
+are none (3 still wins: an incomplete audit never passes)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import boto3
 from botocore.exceptions import BotoCoreError, ProfileNotFound
@@ -24,7 +28,10 @@ from .constants import (
     MAX_WORKERS_LIMIT,
     STATUS_EXIT_CODE,
     ExitCode,
+    Status,
 )
+from .engine.audit import Report
+from .engine.changes import compute_changes, new_above_info, usable_baseline
 from .engine.model import safe_text
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
@@ -33,6 +40,7 @@ from .regions import ALL_REGIONS, RegionError, check_region, check_regions
 ENV_AWS_REGION = "AWS_REGION"
 
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
+FAIL_ON_STATUS, FAIL_ON_NEW = "status", "new"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,6 +145,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_organization_arguments(scan_cmd)
 
+    scan_cmd.add_argument(
+        "--baseline",
+        metavar="REPORT.json",
+        help="an earlier `--format json` report: print and report what changed since it",
+    )
+    scan_cmd.add_argument(
+        "--fail-on",
+        choices=[FAIL_ON_STATUS, FAIL_ON_NEW],
+        default=FAIL_ON_STATUS,
+        help="exit 1 on any finding above INFO (status, the default), or only on new ones "
+        "since --baseline (new)",
+    )
+
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")
     return parser
@@ -176,9 +197,38 @@ def check_home(home: str) -> str:
         ) from None
 
 
+def load_baseline(path: str) -> dict[str, Any]:
+    """The baseline report file, or UsageError in one line."""
+    shown = safe_text(path, 200)
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--baseline {shown}: {safe_text(exc.strerror or exc, 100)}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError(f"--baseline {shown}: not a JSON document") from None
+    if not isinstance(document, dict) or document.get("schema_version") != 1:
+        raise UsageError(f"--baseline {shown}: not a hsm-backup-audit report (schema_version 1)")
+    if not usable_baseline(document):
+        print(
+            f"hsm-backup-audit: note: --baseline {shown} has no finding ids (an older report): "
+            "every finding counts as new",
+            file=sys.stderr,
+        )
+    return document
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    if fail_on == FAIL_ON_NEW and report.status != Status.INCOMPLETE:
+        return ExitCode.NON_COMPLIANT if new_above_info(report) else ExitCode.COMPLIANT
+    return STATUS_EXIT_CODE[report.status]
+
+
 def run_scan(args: argparse.Namespace) -> int:
     deadline = Deadline(args.max_seconds)  # counts from here: account set-up included
     try:
+        if args.fail_on == FAIL_ON_NEW and not args.baseline:
+            raise UsageError("--fail-on new needs --baseline (the report to compare with)")
+        baseline = load_baseline(args.baseline) if args.baseline else None
         _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
         session = boto3.session.Session(profile_name=args.profile)
@@ -217,8 +267,10 @@ def run_scan(args: argparse.Namespace) -> int:
             organizational_units=args.organizational_unit,
         )
     )
+    if args.baseline:
+        report.changes = compute_changes(report, baseline)
     sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
-    return STATUS_EXIT_CODE[report.status]
+    return exit_code(report, args.fail_on)
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from .constants import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_MEMBER_ROLE_NAME,
+    DEFAULT_WEEKLY_DIGEST_DAY,
     ENV_EXTERNAL_ID,
     ENV_MAX_WORKERS,
     ENV_MEMBER_ROLE_ARNS,
@@ -31,7 +32,9 @@ from .constants import (
     ENV_REGIONS,
     ENV_REPORT_BUCKET,
     ENV_TOPIC_ARN,
+    ENV_WEEKLY_DIGEST_DAY,
     EXTERNAL_ID_PATTERN,
+    NOTIFY_CHANGES,
     NOTIFY_FINDINGS,
     ORGANIZATIONAL_UNIT_PATTERN,
     ROLE_ARN_PATTERN,
@@ -80,8 +83,16 @@ class Environment(BaseModel):
         str | None, Field(alias=ENV_POLICY_FILE), BeforeValidator(_blank_is_none)
     ] = None
     notify: Annotated[
-        Literal["always", "findings"], Field(alias=ENV_NOTIFY), BeforeValidator(_blank_is_none)
+        Literal["always", "findings", "changes"],
+        Field(alias=ENV_NOTIFY),
+        BeforeValidator(_blank_is_none),
     ] = "always"
+    weekly_digest_day: Annotated[
+        Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        Field(alias=ENV_WEEKLY_DIGEST_DAY),
+        BeforeValidator(_blank_is_none),
+        BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    ] = DEFAULT_WEEKLY_DIGEST_DAY
     report_bucket: Annotated[
         str | None,
         Field(alias=ENV_REPORT_BUCKET, pattern=BUCKET_PATTERN),
@@ -126,6 +137,7 @@ class Configuration:
     member_role_arns: tuple[str, ...]
     external_id: str | None
     max_workers: int
+    weekly_digest_day: str = DEFAULT_WEEKLY_DIGEST_DAY
     organization: bool = False
     member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
     organizational_units: tuple[str, ...] = ()
@@ -133,6 +145,10 @@ class Configuration:
     @property
     def notify_only_findings(self) -> bool:
         return self.notify == NOTIFY_FINDINGS
+
+    @property
+    def notify_only_changes(self) -> bool:
+        return self.notify == NOTIFY_CHANGES
 
 
 EXPECTED = {
@@ -200,6 +216,10 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigurationError(_describe(errors[0]) + more) from None
     _check_topic_region(env.topic_arn)
+    if env.notify == NOTIFY_CHANGES and not env.report_bucket:
+        raise ConfigurationError(
+            f"{ENV_NOTIFY}: {NOTIFY_CHANGES} needs {ENV_REPORT_BUCKET} (the run history)"
+        )
     if not env.organization and (env.member_role_name or env.organizational_units):
         raise ConfigurationError(
             f"{ENV_MEMBER_ROLE_NAME} and {ENV_ORGANIZATIONAL_UNITS} need {ENV_ORGANIZATION}=true"
@@ -223,6 +243,7 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         member_role_arns=env.member_role_arns,
         external_id=env.external_id,
         max_workers=env.max_workers,
+        weekly_digest_day=env.weekly_digest_day,
         organization=env.organization,
         member_role_name=env.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
         organizational_units=env.organizational_units,

@@ -7,6 +7,7 @@ from what the function emits.
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Final
 
 SERVICE_NAME = "hsm-backup-audit"
 SCHEMA_VERSION = 1
@@ -118,6 +119,8 @@ METRIC_NONCOMPLIANT_BACKUPS = "NonCompliantBackups"
 METRIC_FINDINGS = "Findings"
 METRIC_SCAN_ERRORS = "ScanErrors"
 METRIC_SCAN_DURATION = "ScanDurationSeconds"
+METRIC_NEW_FINDINGS = "NewFindings"  # not in the baseline (all of them on a first run)
+METRIC_RESOLVED_FINDINGS = "ResolvedFindings"  # in the baseline, seen gone this run
 DIMENSION_SERVICE = "service"
 DIMENSION_RULE = "Rule"
 DIMENSION_REGION = "Region"
@@ -132,6 +135,7 @@ ENV_REPORT_BUCKET = "REPORT_BUCKET"
 ENV_MEMBER_ROLE_ARNS = "MEMBER_ROLE_ARNS"
 ENV_EXTERNAL_ID = "EXTERNAL_ID"
 ENV_MAX_WORKERS = "MAX_WORKERS"
+ENV_WEEKLY_DIGEST_DAY = "WEEKLY_DIGEST_DAY"
 ENV_ORGANIZATION = "ORGANIZATION"
 ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
 ENV_ORGANIZATIONAL_UNITS = "ORGANIZATIONAL_UNITS"
@@ -161,6 +165,12 @@ ACCOUNT_STATE_ACTIVE = "ACTIVE"
 # --- Lambda: notification, time budget, delivery --------------------------------
 NOTIFY_ALWAYS = "always"  # a daily "all clear" shows the audit still runs
 NOTIFY_FINDINGS = "findings"  # publish only when the run is not COMPLIANT
+# Publish only when something is new or resolved, the status changed, the run is
+# INCOMPLETE, there is no baseline, or it is the weekly full digest's day.
+NOTIFY_CHANGES = "changes"
+NOTIFY_CHOICES = (NOTIFY_ALWAYS, NOTIFY_FINDINGS, NOTIFY_CHANGES)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_WEEKLY_DIGEST_DAY: Final = "monday"  # UTC day of the run's time
 # The CDK stack copies the validated policy into the asset under this name.
 POLICY_FILE_IN_ASSET = "policy.json"
 # A policy is a few KB (a thousand exemptions is ~150 KB): anything bigger is not a policy.
@@ -170,12 +180,19 @@ MAX_POLICY_BYTES = 1024 * 1024
 TIME_RESERVE_SECONDS = 60
 # SNS caps a message (body and attributes) at 256 KiB; the digest body stays under this.
 DIGEST_BODY_BUDGET_BYTES = 240 * 1024
+# What a person reads: the digest groups and cuts to stay under this, whatever the fleet.
+DIGEST_READABLE_BYTES = 64 * 1024
 DIGEST_SUBJECT_MAX = 100
 # SNS message attributes, for subscription filter policies.
 ATTRIBUTE_STATUS = "status"
 ATTRIBUTE_FINDINGS = "findings"
 ATTRIBUTE_SEVERITY = "severity"
+ATTRIBUTE_NEW_FINDINGS = "new_findings"
+ATTRIBUTE_RESOLVED_FINDINGS = "resolved_findings"
+ATTRIBUTE_NEW_SEVERITY = "new_severity"  # the highest severity among the new findings
 # s3://REPORT_BUCKET/reports/<account>/<YYYY>/<MM>/<DD>/<run id>.json, and
 # s3://REPORT_BUCKET/reports/<account>/latest.json
 REPORT_KEY_PREFIX = "reports"
 REPORT_LATEST_NAME = "latest.json"
+# s3://REPORT_BUCKET/history/<scope key>/{baseline,last-run}.json (aws/history.py)
+HISTORY_KEY_PREFIX = "history"

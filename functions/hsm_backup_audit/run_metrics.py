@@ -17,7 +17,9 @@ from .constants import (
     DIMENSION_SERVICE,
     METRIC_BACKUPS_SCANNED,
     METRIC_FINDINGS,
+    METRIC_NEW_FINDINGS,
     METRIC_NONCOMPLIANT_BACKUPS,
+    METRIC_RESOLVED_FINDINGS,
     METRIC_SCAN_DURATION,
     METRIC_SCAN_ERRORS,
     Rule,
@@ -44,6 +46,11 @@ def emit_run_metrics(report: Report, run_id: str) -> None:
     metrics.add_metric(METRIC_NONCOMPLIANT_BACKUPS, MetricUnit.Count, report.backups_noncompliant)
     metrics.add_metric(METRIC_FINDINGS, MetricUnit.Count, len(report.findings))
     metrics.add_metric(METRIC_SCAN_ERRORS, MetricUnit.Count, len(report.errors))
+    changes = report.changes
+    metrics.add_metric(METRIC_NEW_FINDINGS, MetricUnit.Count, len(changes.new) if changes else 0)
+    metrics.add_metric(
+        METRIC_RESOLVED_FINDINGS, MetricUnit.Count, len(changes.resolved) if changes else 0
+    )
     metrics.add_metric(METRIC_SCAN_DURATION, MetricUnit.Seconds, round(report.duration_seconds, 3))
     metrics.add_metadata(key="run_id", value=run_id)
     metrics.add_metadata(key="status", value=str(report.status))

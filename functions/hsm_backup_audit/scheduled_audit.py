@@ -1,4 +1,5 @@
-"""One scheduled run: scan within the time budget, emit metrics, deliver, summarise.
+"""One scheduled run: scan within the time budget, compare with the run history, emit
+metrics, deliver (when NOTIFY says so), move the baseline, summarise.
 
 The handler calls `run_scheduled_audit` and nothing else. A delivery failure raises
 DeliveryError after everything deliverable was delivered, so Lambda's retries, the
@@ -13,11 +14,19 @@ from typing import Any
 
 import boto3
 
-from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, run_id_for
+from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, report_keys, run_id_for
+from .aws.history import History, read_history, record_run, scope_document, scope_key
 from .aws.scanner import ScanRequest, scan
 from .configuration import Configuration
-from .constants import TIME_RESERVE_SECONDS
+from .constants import (
+    NOTIFY_ALWAYS,
+    NOTIFY_FINDINGS,
+    TIME_RESERVE_SECONDS,
+    WEEKDAYS,
+    Status,
+)
 from .engine.audit import Report
+from .engine.changes import compute_changes
 from .observability import logger, tracer
 from .run_metrics import emit_run_metrics
 
@@ -56,26 +65,88 @@ def _scan(config: Configuration, budget: TimeBudget, session: boto3.session.Sess
 
 @tracer.capture_method(capture_response=False)  # a report can be megabytes
 def _deliver(
-    report: Report, config: Configuration, session: boto3.session.Session, run_id: str
+    report: Report,
+    config: Configuration,
+    outbox: Outbox,
+    run_id: str,
+    publish: bool,
+    history: History,
 ) -> Delivery:
-    outbox = Outbox.for_run(session, config.topic_arn, config.report_bucket)
     return deliver(
         report,
         outbox,
         topic_arn=config.topic_arn,
         report_bucket=config.report_bucket,
         run_id=run_id,
-        only_when_not_compliant=config.notify_only_findings,
+        publish=publish,
+        baseline_problem=history.problem,
     )
 
 
+def history_scope(config: Configuration) -> dict[str, Any]:
+    """What a baseline must share with this run: the accounts (this one, "self", each
+    member role's, and with ORGANIZATION the organization and its units), the regions
+    and the policy."""
+    accounts = ["self", *(arn.split(":")[4] for arn in config.member_role_arns)]
+    if config.organization:
+        units = ",".join(sorted(config.organizational_units)) or "root"
+        accounts.append(f"organization:{units}")
+    return scope_document(accounts, config.regions, config.policy)
+
+
+def read_run_history(config: Configuration, outbox: Outbox) -> History:
+    """The baseline and the last run's status; nothing without a report bucket."""
+    if not config.report_bucket or outbox.s3 is None:
+        return History()
+    history = read_history(outbox.s3, config.report_bucket, scope_key(history_scope(config)))
+    if history.problem:
+        logger.warning("run history not read", extra={"problem": history.problem})
+    return history
+
+
+def publish_reason(report: Report, config: Configuration, history: History) -> str | None:
+    """Why this run publishes its digest, or None when NOTIFY says to stay silent."""
+    if config.notify == NOTIFY_ALWAYS:
+        return "notify=always"
+    if config.notify == NOTIFY_FINDINGS:
+        return None if report.status == Status.COMPLIANT else f"status {report.status}"
+    changes = report.changes
+    previous = history.last_status or (history.baseline or {}).get("status")
+    if report.status == Status.INCOMPLETE:
+        return "incomplete"
+    if changes is None or changes.baseline_generated_at is None:
+        return "no baseline"
+    if changes.new or changes.resolved:
+        return "changes"
+    if previous != str(report.status):
+        return "status changed"
+    if WEEKDAYS[report.generated_at.weekday()] == config.weekly_digest_day:
+        return "weekly digest"
+    return None
+
+
+def record_history(
+    report: Report, config: Configuration, outbox: Outbox, delivery: Delivery
+) -> str | None:
+    """After delivery: move the baseline pointer (complete runs whose report is stored)."""
+    if not config.report_bucket or outbox.s3 is None:
+        return None
+    scope = history_scope(config)
+    stored = report_keys(report, delivery.run_id)[0] if delivery.report_url else None
+    return record_run(outbox.s3, config.report_bucket, scope_key(scope), scope, report, stored)
+
+
 def summarise(report: Report, delivery: Delivery) -> dict[str, Any]:
+    changes = report.changes
     return {
         "run_id": delivery.run_id,
         "status": str(report.status),
         "backups_scanned": report.backups_scanned,
         "backups_noncompliant": report.backups_noncompliant,
         "findings": len(report.findings),
+        "new_findings": len(changes.new) if changes else 0,
+        "resolved_findings": len(changes.resolved) if changes else 0,
+        "baseline_run_id": changes.baseline_run_id if changes else None,
         "scan_errors": len(report.errors),
         "stopped_early": any(e.code == DEADLINE_CODE for e in report.errors),
         "duration_seconds": round(report.duration_seconds, 3),
@@ -99,15 +170,25 @@ def run_scheduled_audit(
 def finish_run(
     report: Report, config: Configuration, request_id: str, session: boto3.session.Session
 ) -> dict[str, Any]:
-    """Everything a run does once its report exists: metrics, logs, delivery, the summary.
+    """Everything a run does once its report exists: the run history and what changed,
+    metrics, logs, delivery (when NOTIFY says so), the new baseline, the summary.
 
     Any way of producing a report (one scan, or partial reports merged) ends here."""
     run_id = run_id_for(report.generated_at, request_id)
+    report.run_id = run_id
+    outbox = Outbox.for_run(session, config.topic_arn, config.report_bucket)
+    history = read_run_history(config, outbox)
+    report.changes = compute_changes(report, history.baseline)
+    reason = publish_reason(report, config, history)
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
-    delivery = _deliver(report, config, session, run_id)
-    summary = summarise(report, delivery)
+    delivery = _deliver(report, config, outbox, run_id, reason is not None, history)
+    if not delivery.failures:  # a retry must compare with the same baseline, and publish
+        history_problem = record_history(report, config, outbox, delivery)
+        if history_problem:
+            delivery.failures.append(history_problem)
+    summary = summarise(report, delivery) | {"publish_reason": reason}
     if delivery.failures:
         logger.error("delivery failed", extra={"summary": summary, "failures": delivery.failures})
         raise DeliveryError("; ".join(delivery.failures))

@@ -1,5 +1,6 @@
-"""`make bench` (python -m tests.bench): issue 2's speed comparison and issue 5's scale
-figures, in one run. Prints PASS/FAIL per target; exits 1 if a target is missed."""
+"""`make bench` (python -m tests.bench): issue 2's speed comparison, issue 5's scale
+figures and issue 11's changes and digest, in one run (or one section with --section).
+Prints PASS/FAIL per target; exits 1 if a target is missed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hsm_backup_audit.constants import DEFAULT_MAX_WORKERS, RETRY_MODE, TIME_RES
 from hsm_backup_audit.engine.audit import Report
 from hsm_backup_audit.engine.policy import Policy
 
-from . import memory
+from . import changes, memory
 from .server_process import Listing, ServerProcess
 from .walks import (
     CALLER,
@@ -307,6 +308,14 @@ def one_lambda(figures: dict[str, float]) -> None:
     )
 
 
+def changes_targets() -> list[Target]:
+    say("== Issue 11: changes between two runs and the digest (pure engine, this machine)")
+    figures = changes.measure()
+    for name, _, detail in figures:
+        say(f"  {name}: {detail}")
+    return [Target(name, passed, detail) for name, passed, detail in figures]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call (0.1)")
@@ -318,15 +327,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scale-rounds", type=int, default=5, help="rounds of issue 5's scan, best kept (5)"
     )
     parser.add_argument("--skip-speed", action="store_true", help="leave out issue 2's part")
+    parser.add_argument(
+        "--section",
+        choices=["all", "changes"],
+        default="all",
+        help="run every section (all), or only issue 11's changes and digest (changes)",
+    )
     args = parser.parse_args(argv)
     isolate_from_real_aws()
     now = datetime.now(UTC)
     started = time.monotonic()
-    targets = [] if args.skip_speed else speed(args.backups, args.rounds, now)
-    scale_targets, figures = scale(args.latency, args.scale_rounds, now)
-    targets += scale_targets
-    targets += memory_targets()
-    one_lambda(figures)
+    targets: list[Target] = []
+    if args.section == "all":
+        targets += [] if args.skip_speed else speed(args.backups, args.rounds, now)
+        scale_targets, figures = scale(args.latency, args.scale_rounds, now)
+        targets += scale_targets
+        targets += memory_targets()
+        one_lambda(figures)
+    targets += changes_targets()
     say()
     say(f"== Targets ({time.monotonic() - started:.0f} s in all)")
     for target in targets:

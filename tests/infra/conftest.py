@@ -1,7 +1,8 @@
 """Synthesized templates, built once per session: synth is the slow part.
 
-`default` is cdk.json's context plus two email addresses; `full` turns every option on
-(report bucket, every region, member accounts, an external id, another schedule).
+`default` is cdk.json's context plus two email addresses (the report bucket is on by
+default); `full` turns every option on (every region, member accounts, an external id,
+another schedule, another weekly digest day); `without_bucket` turns the report bucket off.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ FULL_CONTEXT: dict[str, Any] = {
     "schedule": "cron(30 6 ? * MON-FRI *)",
     "scheduleTimezone": "Europe/Paris",
     "notify": "findings",
+    "weeklyDigestDay": "Friday",
     "maxWorkers": "8",
     "logRetentionDays": "365",
 }
@@ -76,3 +78,12 @@ def default(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 @pytest.fixture(scope="session")
 def full(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return synthesize(tmp_path_factory.mktemp("full"), **FULL_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def without_bucket(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(
+        tmp_path_factory.mktemp("without_bucket"),
+        notificationEmails=",".join(EMAILS),
+        reportBucket="false",
+    )

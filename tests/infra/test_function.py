@@ -80,11 +80,14 @@ def test_failed_runs_are_retried_then_parked_in_the_dead_letter_queue(default: S
 
 def test_default_environment(default: Synth) -> None:
     topic = _logical_id(default, "AWS::SNS::Topic")
+    bucket = _logical_id(default, "AWS::S3::Bucket")
     assert _function(default)["Environment"]["Variables"] == {
         fn.ENV_TOPIC_ARN: {"Ref": topic},
         fn.ENV_REGIONS: {"Ref": "AWS::Region"},
         fn.ENV_POLICY_FILE: fn.POLICY_FILE_IN_ASSET,
         fn.ENV_NOTIFY: fn.NOTIFY_ALWAYS,
+        fn.ENV_WEEKLY_DIGEST_DAY: "monday",
+        fn.ENV_REPORT_BUCKET: {"Ref": bucket},
         fn.ENV_METRICS_NAMESPACE: fn.METRICS_NAMESPACE_DEFAULT,
         fn.ENV_SERVICE_NAME: fn.SERVICE_NAME,
     }
@@ -98,6 +101,7 @@ def test_environment_with_every_option(full: Synth) -> None:
         fn.ENV_REGIONS: "all",
         fn.ENV_POLICY_FILE: fn.POLICY_FILE_IN_ASSET,
         fn.ENV_NOTIFY: fn.NOTIFY_FINDINGS,
+        fn.ENV_WEEKLY_DIGEST_DAY: "friday",
         fn.ENV_REPORT_BUCKET: {"Ref": bucket},
         fn.ENV_MEMBER_ROLE_ARNS: ",".join(MEMBER_ROLE_ARNS),
         fn.ENV_EXTERNAL_ID: EXTERNAL_ID,

@@ -97,19 +97,38 @@ def _base_grants(ids: dict[str, str]) -> set[Statement]:
     }
 
 
+def _bucket_grants(ids: dict[str, str]) -> set[Statement]:
+    """Reports and the run history written and read back; the bucket listed, so that a
+    history pointer not written yet reads as 404, not 403."""
+    return {
+        (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/reports/*"),
+        (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/history/*"),
+        (("s3:ListBucket",), f"{ids['bucket']}.Arn"),
+    }
+
+
 def test_function_role_grants_exactly_what_the_function_calls(default: Synth) -> None:
     ids = _ids(default)
-    assert granted(default.audit, _function_role(default)) == _base_grants(ids)
+    expected = _base_grants(ids) | _bucket_grants(ids)
+    assert granted(default.audit, _function_role(default)) == expected
 
 
-def test_function_role_with_report_bucket_and_member_accounts(full: Synth) -> None:
+def test_without_the_report_bucket_no_s3_grant(without_bucket: Synth) -> None:
+    ids = _ids(without_bucket)
+    assert granted(without_bucket.audit, _function_role(without_bucket)) == _base_grants(ids)
+
+
+def test_function_role_with_member_accounts(full: Synth) -> None:
     ids = _ids(full)
-    expected = _base_grants(ids) | {
-        (("s3:PutObject",), f"{ids['bucket']}.Arn/reports/*"),
-        # regions `all`: the regions enabled for the account, asked at each run
-        (("ec2:DescribeRegions",), "*"),
-        *((("sts:AssumeRole",), arn) for arn in MEMBER_ROLE_ARNS),
-    }
+    expected = (
+        _base_grants(ids)
+        | _bucket_grants(ids)
+        | {
+            # regions `all`: the regions enabled for the account, asked at each run
+            (("ec2:DescribeRegions",), "*"),
+            *((("sts:AssumeRole",), arn) for arn in MEMBER_ROLE_ARNS),
+        }
+    )
     assert granted(full.audit, _function_role(full)) == expected
 
 

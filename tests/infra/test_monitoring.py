@@ -115,11 +115,28 @@ def test_dashboard_widgets_fit_the_grid(default: Synth) -> None:
     assert all(w["width"] <= 24 for w in body["widgets"])
 
 
-def test_outputs(default: Synth, full: Synth) -> None:
+def test_outputs(default: Synth, without_bucket: Synth) -> None:
     outputs = default.audit.to_json()["Outputs"]
     assert {"DashboardUrl", "TopicArn", "FunctionName", "FunctionRoleArn"} <= set(outputs)
-    assert "ReportBucketName" not in outputs
-    assert "ReportBucketName" in full.audit.to_json()["Outputs"]
+    assert "ReportBucketName" in outputs
+    assert "ReportBucketName" not in without_bucket.audit.to_json()["Outputs"]
     url = outputs["DashboardUrl"]["Value"]["Fn::Join"][1]
     assert url[0].startswith("https://console.aws.amazon.com/cloudwatch/home?region=")
     default.audit.has_output("TopicArn", {"Value": {"Ref": Match.any_value()}})
+
+
+def test_dashboard_shows_new_and_resolved_findings_beside_the_totals(default: Synth) -> None:
+    body = dashboard_body(default.audit)
+    titles = [
+        [w["properties"].get("title") for w in body["widgets"] if w["y"] == y]
+        for y in {w["y"] for w in body["widgets"]}
+    ]
+    (row,) = [r for r in titles if "New and resolved findings (since the baseline)" in r]
+    assert "Non-compliant backups and findings" in row
+    lines = widget_metrics(
+        widget_titled(default.audit, "New and resolved findings (since the baseline)")
+    )
+    assert [(name, dims) for _, name, dims in lines] == [
+        ("NewFindings", {"service": "hsm-backup-audit"}),
+        ("ResolvedFindings", {"service": "hsm-backup-audit"}),
+    ]

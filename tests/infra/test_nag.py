@@ -16,6 +16,10 @@ EXPECTED_FULL = {
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),
     (
+        "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/history/*]",
+        "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
+    ),
+    (
         "AwsSolutions-IAM5[Resource::<AuditFunctionD052CD6C.Arn>:*]",
         "HsmBackupAudit/Schedule/Role/DefaultPolicy/Resource",
     ),

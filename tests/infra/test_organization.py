@@ -15,7 +15,7 @@ from infra.constants import MEMBER_ROLE_STACK_NAME, MEMBER_ROLE_STACK_SET_STACK_
 from infra.settings import SettingsError
 
 from .conftest import AUDIT_ACCOUNT, EMAILS, Synth, cdk_json_context, synthesize
-from .test_iam import _base_grants, _function_role, _ids, granted, statements_of
+from .test_iam import _base_grants, _bucket_grants, _function_role, _ids, granted, statements_of
 
 UNITS = ("ou-ab12-11111111", "ou-ab12-22222222")
 ROLE_NAME = "hsm-reader"
@@ -69,7 +69,7 @@ def test_organization_alone_lists_accounts_and_assumes_the_member_role_in_the_or
     # any account of the caller's own organization only
     ids = _ids(organization)
     role = _function_role(organization)
-    assert granted(organization.audit, role) == _base_grants(ids) | {
+    assert granted(organization.audit, role) == _base_grants(ids) | _bucket_grants(ids) | {
         (("organizations:ListAccounts",), "*"),
         (("sts:AssumeRole",), "arn:AWS::Partition.Ref:iam::*:role/hsm-backup-audit-member"),
     }
@@ -94,7 +94,9 @@ def test_without_organization_nothing_of_it_is_granted(default: Synth) -> None:
 
 def test_units_read_only_those_units_through_the_named_role(units: Synth) -> None:
     ids = _ids(units)
-    assert granted(units.audit, _function_role(units)) == _base_grants(ids) | {
+    assert granted(units.audit, _function_role(units)) == _base_grants(ids) | _bucket_grants(
+        ids
+    ) | {
         (
             (
                 "organizations:ListAccountsForParent",
@@ -190,6 +192,7 @@ def test_cdk_nag_passes_with_two_reasoned_acknowledgements(units: Synth) -> None
         "HsmBackupAudit/Schedule/Role/DefaultPolicy/Resource",
         "HsmBackupAudit/Schedule/DeadLetterQueue/Resource",
         "HsmBackupAuditMemberRole/MemberRole/Resource",
+        "HsmBackupAudit/Reports/Bucket/Resource",  # S1: the report bucket is on by default
     }
 
 

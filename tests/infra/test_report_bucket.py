@@ -1,4 +1,5 @@
-"""The optional report bucket: only with reportBucket=true, and locked down when it is."""
+"""The report bucket: on by default (the run history lives there), off with
+reportBucket=false, and locked down."""
 
 from __future__ import annotations
 
@@ -9,8 +10,28 @@ from infra.constants import REPORT_GLACIER_AFTER_DAYS
 from .conftest import Synth
 
 
-def test_no_bucket_by_default(default: Synth) -> None:
-    default.audit.resource_count_is("AWS::S3::Bucket", 0)
+def test_a_bucket_by_default_and_none_when_turned_off(
+    default: Synth, without_bucket: Synth
+) -> None:
+    default.audit.resource_count_is("AWS::S3::Bucket", 1)
+    without_bucket.audit.resource_count_is("AWS::S3::Bucket", 0)
+
+
+def test_reports_are_archived_but_the_history_never_is(default: Synth) -> None:
+    # The function reads history/ every run: a pointer in Glacier could not be read.
+    (bucket,) = default.audit.find_resources("AWS::S3::Bucket").values()
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert set(rules) == {"ArchiveThenExpireReports", "ExpireHistory"}
+    assert rules["ArchiveThenExpireReports"]["Prefix"] == "reports/"
+    assert rules["ArchiveThenExpireReports"]["ExpirationInDays"] == 730  # reportExpirationDays
+    assert rules["ExpireHistory"] == {
+        "Id": "ExpireHistory",
+        "Prefix": "history/",
+        "Status": "Enabled",
+        "ExpirationInDays": 730,
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 730},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    }
 
 
 def test_bucket_is_versioned_encrypted_private_and_archived(full: Synth) -> None:
@@ -30,21 +51,23 @@ def test_bucket_is_versioned_encrypted_private_and_archived(full: Synth) -> None
                 "RestrictPublicBuckets": True,
             },
             "LifecycleConfiguration": {
-                "Rules": [
-                    Match.object_like(
-                        {
-                            "Status": "Enabled",
-                            "Transitions": [
-                                {
-                                    "StorageClass": "GLACIER",
-                                    "TransitionInDays": REPORT_GLACIER_AFTER_DAYS,
-                                }
-                            ],
-                            "ExpirationInDays": 400,  # reportExpirationDays in FULL_CONTEXT
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 400},
-                        }
-                    )
-                ]
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Status": "Enabled",
+                                "Transitions": [
+                                    {
+                                        "StorageClass": "GLACIER",
+                                        "TransitionInDays": REPORT_GLACIER_AFTER_DAYS,
+                                    }
+                                ],
+                                "ExpirationInDays": 400,  # reportExpirationDays in FULL_CONTEXT
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 400},
+                            }
+                        )
+                    ]
+                ),
             },
         },
     )

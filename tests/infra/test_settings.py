@@ -95,7 +95,8 @@ def test_synth_of_an_invalid_policy_prints_one_line_and_exits_2(
         ("memberRoleArns", "arn:aws:iam::1:role/x", "is not an IAM role ARN"),
         ("memberExternalId", "x", "expected 2 to 1224 characters"),
         ("auditAccountId", "12345", "a 12-digit AWS account id"),
-        ("notify", "sometimes", "expected always or findings"),
+        ("notify", "sometimes", "expected always, findings, changes"),
+        ("weeklyDigestDay", "someday", "expected a day of the week"),
         ("maxWorkers", "0", "expected 1 to 256"),
     ],
 )
@@ -116,3 +117,10 @@ def test_external_id_is_never_echoed() -> None:
     with pytest.raises(SettingsError) as raised:
         create_app({**cdk_json_context(), "memberExternalId": "secret value!"})
     assert "secret" not in str(raised.value)
+
+
+def test_notify_changes_needs_the_report_bucket() -> None:
+    # The run history lives in the report bucket: without it every run would be a first run
+    with pytest.raises(SettingsError) as raised:
+        create_app({**cdk_json_context(), "notify": "changes", "reportBucket": "false"})
+    assert str(raised.value) == "notify: changes needs reportBucket=true (the run history)"

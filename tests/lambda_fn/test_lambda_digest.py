@@ -91,15 +91,17 @@ def test_a_non_compliant_digest_groups_findings_by_rule_with_the_fix() -> None:
     )
     assert digest.attributes["severity"]["StringValue"] == "HIGH"
     assert digest.attributes["findings"]["StringValue"] == "3"
-    # and the body has the table per rule (zeros included), per region, then each finding
+    # and the body has the table per rule and per region (rows of zeros left out), then
+    # each finding
     assert "  never-expires                HIGH          2" in body
-    assert "  mode                         HIGH          0" in body
+    assert "  mode " not in body
     assert "  us-east-1                   1,000          3" in body
-    assert "  eu-west-1                       0          0" in body
+    assert "  eu-west-1 " not in body
+    assert "  (1 region with no backups not shown)" in body
     assert body.index("[HIGH] never-expires: 2 findings") < body.index(
         "[MEDIUM] overdue: 1 finding"
     )
-    assert "  backup-00000000001  cluster cluster-00000000001  us-east-1  123456789012" in body
+    assert "  - backup-00000000001  cluster cluster-00000000001  us-east-1  123456789012" in body
     assert f"    fix: {FIX} --backup-id backup-00000000001" in body
     assert "Per account" not in body
     assert "not kept (set REPORT_BUCKET" in body
@@ -126,8 +128,8 @@ def test_an_incomplete_run_says_so_in_the_subject_and_lists_the_errors() -> None
     assert digest.attributes["status"]["StringValue"] == "INCOMPLETE"
 
 
-def test_far_more_findings_than_fit_stay_in_one_body_under_budget() -> None:
-    # Given 30,000 findings (about 9 MB of text) in three rules, and an error
+def test_thirty_thousand_findings_are_grouped_per_cluster_and_rule_under_64_kb() -> None:
+    # Given 30,000 findings in three rules over 7 clusters, and an error
     findings = [
         finding(rule, n)
         for n in range(10_000)
@@ -137,16 +139,33 @@ def test_far_more_findings_than_fit_stay_in_one_body_under_budget() -> None:
     report = report_of(findings, status=Status.INCOMPLETE, errors=[error], scanned=10_000)
     # When rendered with the report stored in S3
     digest = render_digest(report, run_id="r1", report_url=REPORT_URL)
-    # Then the body fits the SNS budget, and says how many more there are and where
+    # Then each cluster and rule is one entry with a few ids, and every finding is covered
+    body = digest.body
+    assert len(body.encode("utf-8")) < 64 * 1024
+    assert (digest.findings_shown, digest.findings_omitted) == (30_000, 0)
+    assert "  - cluster cluster-00000000000  us-east-1  123456789012: 1,429 backups" in body
+    assert (
+        "    e.g. backup-00000000000, backup-00000000007, backup-00000000014 and 1,426 more "
+        "(every id is in the full report)" in body
+    )
+    assert body.count("  - cluster cluster-") == 21
+    # and the errors still come through
+    assert "  123456789012 eu-west-1 DescribeBackups: Throttling: Rate exceeded" in body
+
+
+def test_far_more_entries_than_fit_stay_under_64_kb_and_point_at_the_report() -> None:
+    # Given 30,000 findings each in a cluster of its own (nothing to group)
+    findings = [finding(Rule.MODE, n, cluster_id=f"cluster-{n:011d}") for n in range(30_000)]
+    report = report_of(findings, scanned=30_000)
+    # When rendered
+    digest = render_digest(report, run_id="r1", report_url=REPORT_URL)
+    # Then the body stays readable, says how many more there are and where
     size = len(digest.body.encode("utf-8"))
-    assert 200 * 1024 < size <= 240 * 1024
+    assert 56 * 1024 < size <= 64 * 1024
     assert digest.findings_shown + digest.findings_omitted == 30_000
     assert f"{digest.findings_omitted:,} more findings are not shown" in digest.body
     assert f"The full report: {REPORT_URL}" in digest.body
-    # and every rule shows some findings, and the errors still come through
-    assert "  ... " in digest.body and "more overdue findings not shown" in digest.body
-    assert digest.body.count("backup-00000000000 ") == 3
-    assert "  123456789012 eu-west-1 DescribeBackups: Throttling: Rate exceeded" in digest.body
+    assert f"  ... {digest.findings_omitted:,} more mode findings not shown" in digest.body
 
 
 def test_the_subject_is_one_ascii_line_of_at_most_100_characters() -> None:
@@ -183,7 +202,7 @@ def test_hostile_values_cannot_forge_a_line() -> None:
     assert not any(line.startswith(("[COMPLIANT]", "fix:", "\u202e")) for line in lines)
     ours = (
         "Run id:    ",
-        "  backup-00000000001  cluster ",
+        "  - backup-00000000001  cluster ",
         "    pki ",
         "    tags: Name=",
         "  123456789012 ",
@@ -221,3 +240,14 @@ def test_a_report_that_could_not_be_stored_is_named_in_the_body() -> None:
     digest = render_digest(report_of([finding(Rule.MODE, 1)]), run_id="r1", report_problem=problem)
     # Then the reader learns that the full report is missing, and why
     assert f"Report:    COULD NOT BE STORED: {problem}" in digest.body
+
+
+def test_an_open_finding_cannot_pass_for_a_new_or_resolved_one() -> None:
+    # Given ids that spell what a NEW or RESOLVED line starts with
+    ids = ("NEW [HIGH] never-expires", "RESOLVED [HIGH] mode")
+    report = report_of([finding(Rule.NEVER_EXPIRES, n, backup_id=bid) for n, bid in enumerate(ids)])
+    # When rendered without a baseline (nothing is new, nothing resolved)
+    lines = render_digest(report, run_id="r1").body.splitlines()
+    # Then no line starts as a NEW or RESOLVED entry does: open findings carry their own marker
+    assert not any(line.startswith(("  NEW [", "  RESOLVED [")) for line in lines)
+    assert sum(line.startswith("  - NEW [HIGH] never-expires  cluster") for line in lines) == 1

@@ -61,7 +61,14 @@ def test_a_compliant_fleet_sends_an_all_clear_stores_the_report_and_emits_zeros(
     assert message["Subject"] == (
         "[COMPLIANT] CloudHSM backups 123456789012: 60 backups checked, 0 findings in 0 clusters"
     )
-    assert attributes(message) == {"status": "COMPLIANT", "findings": "0", "severity": "NONE"}
+    assert attributes(message) == {
+        "status": "COMPLIANT",
+        "findings": "0",
+        "severity": "NONE",
+        "new_findings": "0",
+        "resolved_findings": "0",
+        "new_severity": "NONE",
+    }
     assert "No findings: every backup meets the policy." in message["Message"]
     assert f"Report:    {summary['report']}" in message["Message"]
     # the full JSON report is in S3 under the dated key and as latest.json,
@@ -71,7 +78,10 @@ def test_a_compliant_fleet_sends_an_all_clear_stores_the_report_and_emits_zeros(
     assert summary["report"] == f"s3://{lambda_env['REPORT_BUCKET']}/{dated}"
     s3 = boto3.client("s3")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=lambda_env["REPORT_BUCKET"])["Contents"]}
-    assert keys == {dated, "reports/123456789012/latest.json"}
+    assert keys - {k for k in keys if k.startswith("history/")} == {
+        dated,
+        "reports/123456789012/latest.json",
+    }
     document = json.loads(
         s3.get_object(Bucket=lambda_env["REPORT_BUCKET"], Key=dated)["Body"].read()
     )
@@ -116,7 +126,14 @@ def test_a_non_compliant_fleet_is_reported_by_rule_and_region(
         message["Subject"]
         == "[NON_COMPLIANT] CloudHSM backups 123456789012: 3 findings in 2 clusters"
     )
-    assert attributes(message) == {"status": "NON_COMPLIANT", "findings": "3", "severity": "HIGH"}
+    assert attributes(message) == {
+        "status": "NON_COMPLIANT",
+        "findings": "3",
+        "severity": "HIGH",
+        "new_findings": "3",  # the first run: every finding is new
+        "resolved_findings": "0",
+        "new_severity": "HIGH",
+    }
     body = message["Message"]
     assert f"  {pinned}  cluster {pki}  {PRIMARY}  123456789012" in body
     assert f"--backup-id {pinned}" in body
@@ -132,7 +149,7 @@ def test_a_non_compliant_fleet_is_reported_by_rule_and_region(
     assert values[("Findings", (("Region", SECONDARY),))] == 2
 
 
-def test_findings_far_beyond_256_kb_arrive_as_one_message_pointing_at_the_report(
+def test_findings_far_beyond_256_kb_arrive_grouped_in_one_readable_message(
     fleet: Fleet, lambda_env: dict[str, str], inbox: Inbox, wall_now: datetime
 ) -> None:
     # Given 3,000 backups that each break three rules (9,000 findings, megabytes of text)
@@ -148,15 +165,15 @@ def test_findings_far_beyond_256_kb_arrive_as_one_message_pointing_at_the_report
         )
     # When the handler runs
     summary = lambda_handler(SCHEDULED_EVENT, LocalContext())
-    # Then one message arrives, under the budget, saying how many more and where they are
+    # Then one message arrives, well under 64 KB: one entry per rule for the cluster,
     assert summary["findings"] == 9000
     message = only_message(inbox)
     body = message["Message"]
-    assert len(body.encode("utf-8")) <= 240 * 1024
-    omitted = 9000 - summary["findings_in_digest"]
-    assert omitted > 5000
-    assert f"{omitted:,} more findings are not shown" in body
-    assert f"The full report: {summary['report']}" in body
+    assert len(body.encode("utf-8")) <= 64 * 1024
+    assert summary["findings_in_digest"] == 9000
+    assert body.count(f"  cluster {cluster}  {PRIMARY}  123456789012: 3,000 backups") == 3
+    assert "and 2,997 more (every id is in the full report)" in body
+    assert f"Report:    {summary['report']}" in body
     # and the report it points at holds every finding
     bucket, key = summary["report"].removeprefix("s3://").split("/", 1)
     document = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())

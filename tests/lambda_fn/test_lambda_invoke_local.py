@@ -28,8 +28,8 @@ def test_invoke_local_runs_the_handler_against_a_moto_server_and_shows_the_email
         "Subject: [NON_COMPLIANT] CloudHSM backups 123456789012: 10 findings in 6 clusters" in out
     )
     assert (
-        'Message attributes: {"findings": "10", "severity": "HIGH", "status": "NON_COMPLIANT"}'
-        in out
+        'Message attributes: {"findings": "10", "new_findings": "10", "new_severity": "HIGH", '
+        '"resolved_findings": "0", "severity": "HIGH", "status": "NON_COMPLIANT"}' in out
     )
     returned = json.loads(out.split("===== the handler returned =====\n", 1)[1])
     assert returned["status"] == "NON_COMPLIANT"

@@ -128,15 +128,22 @@ def deliver(
     report_bucket: str | None,
     run_id: str,
     only_when_not_compliant: bool = False,
+    publish: bool = True,
+    baseline_problem: str | None = None,
 ) -> Delivery:
-    """Store the report, then publish the digest that links to it. Never raises for AWS."""
+    """Store the report, then publish the digest that links to it (unless `publish` is
+    False: NOTIFY decided this run has nothing to say). Never raises for AWS."""
     out = Delivery(run_id=run_id)
     if report_bucket and outbox.s3 is not None:
         store_report(report, outbox.s3, report_bucket, run_id, out)
     out.digest = render_digest(
-        report, run_id=run_id, report_url=out.report_url, report_problem=out.report_problem
+        report,
+        run_id=run_id,
+        report_url=out.report_url,
+        report_problem=out.report_problem,
+        baseline_problem=baseline_problem,
     )
-    if only_when_not_compliant and report.status == Status.COMPLIANT:
+    if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):
         return out
     publish_digest(out.digest, outbox.sns, topic_arn, out)
     return out

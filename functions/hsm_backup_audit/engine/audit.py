@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constants import STATE_DELETED, STATE_READY, Severity, Status
 from .model import (
@@ -29,6 +29,9 @@ from .rules import (
     in_future,
     overdue_candidate,
 )
+
+if TYPE_CHECKING:
+    from .changes import Changes
 
 ClusterKey = tuple[str, str, str]  # account, region, cluster id
 
@@ -55,6 +58,9 @@ class Report:
     by_region: dict[str, int] = field(default_factory=dict)
     by_account: dict[str, int] = field(default_factory=dict)
     duration_seconds: float = 0.0
+    # Set by the run before delivery or printing: its id, and what changed since the baseline.
+    run_id: str | None = None
+    changes: Changes | None = None
 
     @property
     def backups_noncompliant(self) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..constants import RULE_SEVERITY, RULES_IN_REPORT_ORDER, SCHEMA_VERSION, Rule
 from .audit import Report
+from .changes import Changes, ResolvedFinding
 from .model import Finding, safe_text
 
 WIDTH = 80
@@ -24,7 +25,7 @@ def iso(moment: Any) -> str:
 def to_document(report: Report) -> dict[str, Any]:
     """The `--format json` document. Keys only ever get added within a schema version."""
     scope = report.scope
-    return {
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "status": str(report.status),
         "generated_at": iso(report.generated_at),
@@ -45,8 +46,56 @@ def to_document(report: Report) -> dict[str, Any]:
             "by_region": _breakdown(report, "region"),
             "by_account": _breakdown(report, "account_id"),
         },
-        "findings": [f.to_dict() for f in report.findings],
+        "findings": _findings(report),
         "errors": [e.to_dict() for e in report.errors],
+    }
+    if report.run_id is not None:
+        document["run_id"] = report.run_id
+    if report.changes is not None:
+        document["changes"] = changes_document(report.changes)
+    return document
+
+
+def _findings(report: Report) -> list[dict[str, Any]]:
+    if report.changes is None:
+        return [f.to_dict() for f in report.findings]
+    first_seen = report.changes.first_seen
+    default = iso(report.generated_at)
+    out = []
+    for finding in report.findings:
+        entry = finding.to_dict()
+        seen = first_seen.get(entry["id"])
+        entry["first_seen"] = iso(seen) if seen is not None else default
+        out.append(entry)
+    return out
+
+
+def changes_document(changes: Changes) -> dict[str, Any]:
+    """The `changes` section: the baseline (or null), new ids, resolved, unchanged count."""
+    baseline = None
+    if changes.baseline_generated_at is not None:
+        baseline = {
+            "run_id": changes.baseline_run_id,
+            "generated_at": iso(changes.baseline_generated_at),
+        }
+    return {
+        "baseline": baseline,
+        "new": list(changes.new),
+        "resolved": [
+            {
+                "id": r.id,
+                "rule": r.rule,
+                "severity": r.severity,
+                "account_id": r.account_id,
+                "region": r.region,
+                "cluster_id": r.cluster_id,
+                "backup_id": r.backup_id,
+                "first_seen": iso(r.first_seen),
+                "message": r.message,
+            }
+            for r in changes.resolved
+        ],
+        "unchanged": changes.unchanged,
     }
 
 
@@ -142,8 +191,36 @@ def grouped(findings: list[Finding]) -> dict[Rule, list[Finding]]:
     return {rule: groups[rule] for rule in RULES_IN_REPORT_ORDER if rule in groups}
 
 
+def changes_lines(report: Report) -> list[str]:
+    """The text report's changes section (only when the run was compared with a baseline)."""
+    changes = report.changes
+    if changes is None:
+        return []
+    if changes.baseline_generated_at is None:
+        return ["", "Changes: no baseline to compare with (every finding is new)"]
+    since = iso(changes.baseline_generated_at)
+    lines = [
+        "",
+        f"Changes since {since}: {len(changes.new)} new, {len(changes.resolved)} resolved, "
+        f"{changes.unchanged} unchanged",
+    ]
+    new = set(changes.new)
+    for finding in report.findings:
+        if finding.id in new:
+            lines += _change_line("NEW", finding.rule, finding)
+    for gone in changes.resolved:
+        lines += _change_line("RESOLVED", gone.rule, gone)
+    return lines
+
+
+def _change_line(label: str, rule: str, item: Finding | ResolvedFinding) -> list[str]:
+    where = _value(item.backup_id) if item.backup_id else f"cluster {_value(item.cluster_id)}"
+    return _wrap(f"{label} {rule} {where} {_value(item.region)} {_value(item.account_id)}", "  ")
+
+
 def to_text(report: Report) -> str:
     lines = summary_lines(report)
+    lines += changes_lines(report)
     groups = grouped(report.findings)
     if groups:
         lines += ["", "Findings by rule:"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
@@ -53,6 +54,12 @@ def _age_days(moment: datetime, now: datetime) -> float:
     return (now - moment).total_seconds() / 86400
 
 
+def _q(value: str) -> str:
+    """A value as one shell word: an id an account member chose cannot add to a command
+    someone pastes (spaces, `;`, `$(...)` are quoted)."""
+    return shlex.quote(value)
+
+
 def in_future(moment: datetime, now: datetime) -> bool:
     """Later than now beyond clock skew: such a timestamp proves nothing (not freshness)."""
     return (moment - now).total_seconds() > CLOCK_SKEW_SECONDS
@@ -74,7 +81,7 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             backup,
             f"Pending deletion; permanently deleted {when}.",
             "If it was deleted by mistake, restore it before then: "
-            f"aws cloudhsmv2 restore-backup --backup-id {bid} --region {region}",
+            f"aws cloudhsmv2 restore-backup --backup-id {_q(bid)} --region {_q(region)}",
         )
         return
     if not is_one_of(backup.state, KNOWN_BACKUP_STATES):
@@ -85,7 +92,7 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             f"{said}: not a state this audit knows, so the backup cannot count as compliant "
             "(it was judged by every other rule too).",
             f"Check the backup by hand: aws cloudhsmv2 describe-backups "
-            f"--filters backupIds={bid} --region {region}",
+            f"--filters backupIds={_q(bid)} --region {_q(region)}",
         )
     if backup.never_expires is not False and not policy.allow_never_expires:
         said = "NeverExpires is true" if backup.never_expires else "NeverExpires is not reported"
@@ -94,7 +101,7 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             backup,
             f"{said}: the backup escapes the cluster's retention policy.",
             "aws cloudhsmv2 modify-backup-attributes --no-never-expires "
-            f"--backup-id {bid} --region {region}{_owner_note(backup)}",
+            f"--backup-id {_q(bid)} --region {_q(region)}{_owner_note(backup)}",
         )
     if not is_one_of(backup.mode, policy.allowed_modes):
         said = _said("Mode", backup.mode)
@@ -103,7 +110,7 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             backup,
             f"{said}; the policy allows {', '.join(policy.allowed_modes)}.",
             "Delete it once no restore needs it: "
-            f"aws cloudhsmv2 delete-backup --backup-id {bid} --region {region}"
+            f"aws cloudhsmv2 delete-backup --backup-id {_q(bid)} --region {_q(region)}"
             f"{_owner_note(backup)}",
         )
     if not is_one_of(backup.hsm_type, policy.allowed_hsm_types):
@@ -113,8 +120,8 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
             Rule.HSM_TYPE,
             backup,
             f"{said}; the policy allows {', '.join(policy.allowed_hsm_types)}.",
-            f"Migrate the cluster: aws cloudhsmv2 modify-cluster --cluster-id {backup.cluster_id} "
-            f"--hsm-type {wanted} --region {region}, then delete old backups"
+            "Migrate the cluster, then delete old backups: aws cloudhsmv2 modify-cluster "
+            f"--cluster-id {_q(backup.cluster_id)} --hsm-type {_q(wanted)} --region {_q(region)}"
             f"{_owner_note(backup)}",
         )
 
@@ -167,8 +174,8 @@ def overdue_candidate(
             Rule.OVERDUE,
             backup,
             "CreateTimestamp is not reported, so its age cannot be judged.",
-            f"aws cloudhsmv2 describe-backups --filters backupIds={backup.backup_id} "
-            f"--region {backup.region}",
+            f"aws cloudhsmv2 describe-backups --filters backupIds={_q(backup.backup_id)} "
+            f"--region {_q(backup.region)}",
         )
     if in_future(backup.created, now):
         return _finding(
@@ -176,8 +183,8 @@ def overdue_candidate(
             backup,
             f"CreateTimestamp {backup.created:%Y-%m-%d %H:%M} UTC is in the future, "
             "so its age cannot be judged.",
-            f"aws cloudhsmv2 describe-backups --filters backupIds={backup.backup_id} "
-            f"--region {backup.region}",
+            f"aws cloudhsmv2 describe-backups --filters backupIds={_q(backup.backup_id)} "
+            f"--region {_q(backup.region)}",
         )
     age = _age_days(backup.created, now)
     if age <= limit:
@@ -186,8 +193,8 @@ def overdue_candidate(
         Rule.OVERDUE,
         backup,
         f"{age:.0f} days old; {basis}.",
-        f"aws cloudhsmv2 delete-backup --backup-id {backup.backup_id} "
-        f"--region {backup.region}{_owner_note(backup)}",
+        f"aws cloudhsmv2 delete-backup --backup-id {_q(backup.backup_id)} "
+        f"--region {_q(backup.region)}{_owner_note(backup)}",
     )
 
 
@@ -212,8 +219,8 @@ def cluster_findings(
             cluster,
             f"Backup retention is {said}; the policy wants "
             f"{policy.min_retention_days}-{policy.max_retention_days} days.",
-            f"aws cloudhsmv2 modify-cluster --cluster-id {cid} "
-            f"--backup-retention-policy Type=DAYS,Value={target} --region {region}",
+            f"aws cloudhsmv2 modify-cluster --cluster-id {_q(cid)} "
+            f"--backup-retention-policy Type=DAYS,Value={target} --region {_q(region)}",
         )
     if backups_unseen or is_one_of(cluster.state, CLUSTER_STATES_BEING_DELETED):
         return
@@ -233,7 +240,7 @@ def cluster_findings(
         cluster,
         f"{said}; the policy wants one within {policy.max_backup_gap_hours} hours.",
         "Check that the cluster has active HSMs (backups are taken only then): "
-        f"aws cloudhsmv2 describe-clusters --filters clusterIds={cid} --region {region}",
+        f"aws cloudhsmv2 describe-clusters --filters clusterIds={_q(cid)} --region {_q(region)}",
     )
 
 

@@ -1,0 +1,144 @@
+"""The digest answers "what changed" first: subject, verdict lines, NEW, RESOLVED, STILL OPEN,
+grouped per cluster and rule, and an all clear that lists what was resolved. No AWS."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hsm_backup_audit.constants import RULE_SEVERITY, Rule, Status
+from hsm_backup_audit.engine.audit import Report, Scope
+from hsm_backup_audit.engine.changes import compute_changes
+from hsm_backup_audit.engine.digest import render_digest
+from hsm_backup_audit.engine.model import Finding
+from hsm_backup_audit.engine.report import to_document
+
+MONDAY = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+TUESDAY = MONDAY + timedelta(days=1)
+ACCOUNT = "123456789012"
+REGIONS = (*(f"xx-region-{n}" for n in range(28)), "us-east-1", "eu-west-1")
+
+
+def finding(rule: Rule, n: int, cluster: str, region: str = "eu-west-1") -> Finding:
+    return Finding(
+        rule=rule,
+        severity=RULE_SEVERITY[rule],
+        account_id=ACCOUNT,
+        region=region,
+        cluster_id=cluster,
+        backup_id=f"backup-{n:011d}",
+        shared=False,
+        message=f"{rule} on backup {n}",
+        remediation=f"fix backup-{n:011d}",
+    )
+
+
+def report(findings: list[Finding], at: datetime, run_id: str) -> Report:
+    findings = sorted(findings, key=Finding.sort_key)
+    return Report(
+        status=Status.NON_COMPLIANT if findings else Status.COMPLIANT,
+        generated_at=at,
+        scope=Scope(REGIONS, ACCOUNT, (ACCOUNT,), True, "policy.json"),
+        backups_scanned=1000,
+        findings=findings,
+        errors=[],
+        by_region={"us-east-1": 600, "eu-west-1": 400},
+        run_id=run_id,
+    )
+
+
+def monday_and_tuesday(monday: list[Finding], tuesday: list[Finding]) -> tuple[Report, Report]:
+    first = report(monday, MONDAY, "run-monday")
+    first.changes = compute_changes(first, None)
+    second = report(tuesday, TUESDAY, "run-tuesday")
+    second.changes = compute_changes(second, json.loads(json.dumps(to_document(first))))
+    return first, second
+
+
+def test_subject_and_first_lines_say_what_changed_then_new_resolved_still_open() -> None:
+    # Given Monday: a pinned backup and 2 NON_FIPS ones; Tuesday: the pin fixed, one more
+    # NON_FIPS backup, and a whole NON_FIPS cluster of 412 backups
+    kept = [finding(Rule.MODE, n, "cluster-aaaaaaaaaaa") for n in range(2)]
+    pinned = finding(Rule.NEVER_EXPIRES, 99, "cluster-bbbbbbbbbbb", "us-east-1")
+    big = [finding(Rule.MODE, n, "cluster-xxxxxxxxxxx") for n in range(1000, 1412)]
+    extra = finding(Rule.MODE, 2, "cluster-aaaaaaaaaaa")
+    _, tuesday = monday_and_tuesday([*kept, pinned], [*kept, extra, *big])
+    # When rendered
+    digest = render_digest(tuesday, run_id="run-tuesday", report_url="s3://b/r.json")
+    body = digest.body
+    lines = body.splitlines()
+    # Then the subject and the first lines answer "what changed"
+    assert digest.subject == (
+        "[NON_COMPLIANT] CloudHSM backups 123456789012: 413 new, 1 resolved since 2026-11-23; "
+        "415 findings"
+    )
+    assert lines[:4] == [
+        "CloudHSM backup audit: NON_COMPLIANT",
+        "413 new, 1 resolved since 2026-11-23T07:00:00Z; 2 unchanged.",
+        "",
+        "Backups scanned: 1,000   Non-compliant backups: 415   Findings: 415   Scan errors: 0",
+    ]
+    assert "Baseline:  run-monday (2026-11-23T07:00:00Z)" in lines
+    # NEW first (the big cluster as one entry with a few ids), then RESOLVED, then STILL OPEN
+    assert body.index("NEW (413)") < body.index("RESOLVED (1)") < body.index("STILL OPEN (2)")
+    assert (
+        "  NEW [HIGH] mode  cluster cluster-xxxxxxxxxxx  eu-west-1  123456789012: 412 backups"
+        in lines
+    )
+    assert (
+        "    e.g. backup-00000001000, backup-00000001001, backup-00000001002 and 409 more "
+        "(every id is in the full report)" in lines
+    )
+    assert "  NEW [HIGH] mode  backup-00000000002  cluster cluster-aaaaaaaaaaa  eu-west-1  " in (
+        body
+    )
+    assert (
+        "  RESOLVED [HIGH] never-expires  backup-00000000099  cluster cluster-bbbbbbbbbbb  "
+        "us-east-1  123456789012  (first seen 2026-11-23)" in lines
+    )
+    assert body.count("backup-00000001411") == 0  # grouped, not listed
+    assert digest.findings_shown == 415
+    # rows of zeros are left out: 28 empty regions are one line
+    assert "  (28 regions with no backups not shown)" in lines
+    assert not any(line.startswith("  xx-region-") for line in lines)
+    assert digest.attributes["new_findings"]["StringValue"] == "413"
+    assert digest.attributes["resolved_findings"]["StringValue"] == "1"
+
+
+def test_many_resolved_in_one_cluster_are_one_line() -> None:
+    fixed = [finding(Rule.MODE, n, "cluster-xxxxxxxxxxx") for n in range(50)]
+    _, tuesday = monday_and_tuesday(fixed, [])
+    body = render_digest(tuesday, run_id="r").body
+    assert (
+        "  RESOLVED [HIGH] mode  cluster cluster-xxxxxxxxxxx  eu-west-1  123456789012: "
+        "50 backups  (first seen 2026-11-23)" in body.splitlines()
+    )
+
+
+def test_when_the_fleet_becomes_compliant_the_all_clear_lists_what_was_resolved() -> None:
+    pinned = finding(Rule.NEVER_EXPIRES, 99, "cluster-bbbbbbbbbbb", "us-east-1")
+    _, tuesday = monday_and_tuesday([pinned], [])
+    digest = render_digest(tuesday, run_id="r")
+    assert digest.subject == (
+        "[COMPLIANT] CloudHSM backups 123456789012: all clear, 0 new, 1 resolved since 2026-11-23"
+    )
+    lines = digest.body.splitlines()
+    assert lines[:4] == [
+        "CloudHSM backup audit: COMPLIANT",
+        "0 new, 1 resolved since 2026-11-23T07:00:00Z; 0 unchanged.",
+        "All clear: 1 finding resolved.",
+        "No findings: every backup meets the policy.",
+    ]
+    assert any(
+        line.startswith("  RESOLVED [HIGH] never-expires  backup-00000000099") for line in lines
+    )
+
+
+def test_a_history_that_could_not_be_read_is_named() -> None:
+    today = report([], TUESDAY, "r")
+    today.changes = compute_changes(today, None)
+    body = render_digest(
+        today, run_id="r", baseline_problem="read s3://b/history/x: AccessDenied"
+    ).body
+    assert "Baseline:  COULD NOT BE READ: read s3://b/history/x: AccessDenied" in body
+    assert "First run for this scope: no earlier complete report to compare with." in body

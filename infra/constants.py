@@ -79,6 +79,7 @@ CTX_ORGANIZATIONAL_UNITS = "organizationalUnits"
 CTX_MEMBER_ROLE_STACK_SET = "memberRoleStackSet"
 CTX_STACK_SET_TARGETS = "stackSetTargets"
 CTX_STACK_SET_CALL_AS = "stackSetCallAs"
+CTX_SECURITY_HUB = "securityHub"
 
 CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_NOTIFICATION_EMAILS: "",
@@ -102,6 +103,7 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_MEMBER_ROLE_STACK_SET: False,
     CTX_STACK_SET_TARGETS: "",
     CTX_STACK_SET_CALL_AS: "SELF",
+    CTX_SECURITY_HUB: False,
 }
 
 # The retention periods CloudWatch Logs accepts, by their aws_logs.RetentionDays name.

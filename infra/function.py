@@ -22,6 +22,7 @@ from hsm_backup_audit.regions import ALL_REGIONS
 from . import constants as c
 from .asset import function_code
 from .nag import acknowledge, arn_resource
+from .security_hub import IMPORT_ACTION, default_product_arns
 from .settings import Settings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -97,6 +98,12 @@ class AuditFunction(Construct):
                     actions=["sts:AssumeRole"], resources=list(self._settings.member_role_arns)
                 )
             )
+        if self._settings.security_hub:  # this account's findings; members import their own
+            statements.append(
+                iam.PolicyStatement(
+                    actions=[IMPORT_ACTION], resources=default_product_arns(self._settings)
+                )
+            )
         for statement in statements:
             role.add_to_policy(statement)
         self._acknowledge_wildcards(role, report_bucket)
@@ -164,6 +171,8 @@ class AuditFunction(Construct):
             env[fn.ENV_MEMBER_ROLE_NAME] = settings.member_role_name
             if settings.organizational_units:
                 env[fn.ENV_ORGANIZATIONAL_UNITS] = ",".join(settings.organizational_units)
+        if settings.security_hub:
+            env[fn.ENV_SECURITY_HUB] = "true"
         return env
 
     def _build_function(

@@ -16,6 +16,7 @@ from hsm_backup_audit.regions import ALL_REGIONS
 
 from . import constants as c
 from .nag import acknowledge
+from .security_hub import IMPORT_ACTION, default_product_arns
 from .settings import Settings
 
 READ_ACTIONS = ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"]
@@ -63,6 +64,23 @@ class MemberRoleStack(Stack):
         account = self.audit_account.value_as_string
         return f"arn:{Aws.PARTITION}:iam::{account}:role/{c.AUDIT_FUNCTION_ROLE_NAME}"
 
+    @staticmethod
+    def _policies(settings: Settings) -> dict[str, iam.PolicyDocument]:
+        policies = {
+            "ReadCloudHsmBackups": iam.PolicyDocument(
+                statements=[iam.PolicyStatement(actions=_actions(settings), resources=["*"])]
+            )
+        }
+        if settings.security_hub:  # this member account's own default product, nothing else
+            policies["ImportFindingsToSecurityHub"] = iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        actions=[IMPORT_ACTION], resources=default_product_arns(settings)
+                    )
+                ]
+            )
+        return policies
+
     def _build_role(self, settings: Settings) -> iam.Role:
         conditions: dict[str, dict[str, str]] = {
             "ArnEquals": {"aws:PrincipalArn": self.audit_role_arn()}
@@ -78,11 +96,7 @@ class MemberRoleStack(Stack):
                 conditions
             ),
             max_session_duration=Duration.hours(1),
-            inline_policies={
-                "ReadCloudHsmBackups": iam.PolicyDocument(
-                    statements=[iam.PolicyStatement(actions=_actions(settings), resources=["*"])]
-                )
-            },
+            inline_policies=self._policies(settings),
         )
         acknowledge(
             role,

@@ -64,6 +64,7 @@ class Settings:
     member_role_stack_set: bool = False
     stack_set_targets: tuple[str, ...] = ()
     stack_set_call_as: str = "SELF"
+    security_hub: bool = False
 
 
 def _raw(node: Node, key: str) -> Any:
@@ -248,4 +249,5 @@ def read_settings(node: Node) -> Settings:
         member_role_stack_set=stack_set,
         stack_set_targets=targets,
         stack_set_call_as=call_as,
+        security_hub=_flag(node, c.CTX_SECURITY_HUB),
     )

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound
 from . import __version__, arguments
 from .aws.cloudhsm import without_url_credentials
 from .aws.scanner import Deadline, ScanRequest, scan
+from .aws.security_hub import AccountSessions, import_run
 from .console import end_quietly
 from .constants import (
     DEFAULT_MAX_SECONDS,
@@ -35,6 +36,7 @@ from .engine.changes import compute_changes, new_above_info, usable_baseline
 from .engine.model import safe_text
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
+from .engine.security_hub_outcome import security_hub_lines
 from .regions import ALL_REGIONS, RegionError, check_region, check_regions
 
 ENV_AWS_REGION = "AWS_REGION"
@@ -157,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 on any finding above INFO (status, the default), or only on new ones "
         "since --baseline (new)",
     )
+    scan_cmd.add_argument(
+        "--security-hub",
+        action="store_true",
+        help="import findings above INFO into Security Hub (each account's own, through its "
+        "--role-arn), and archive those resolved since --baseline; never changes the exit code",
+    )
 
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")
@@ -270,6 +278,20 @@ def run_scan(args: argparse.Namespace) -> int:
     if args.baseline:
         report.changes = compute_changes(report, baseline)
     sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_text(report))
+    if args.security_hub:
+        sessions = AccountSessions(
+            session,
+            args.role_arn,
+            args.external_id,
+            args.endpoint_url,
+            member_role_name=(args.member_role_name or DEFAULT_MEMBER_ROLE_NAME)
+            if args.organization
+            else None,
+        )
+        outcome = import_run(report, policy, sessions, args.endpoint_url)
+        for line in security_hub_lines(outcome):
+            if line:
+                print(f"hsm-backup-audit: {line.strip()}", file=sys.stderr)
     return exit_code(report, args.fail_on)
 
 

@@ -31,6 +31,7 @@ from .constants import (
     ENV_POLICY_FILE,
     ENV_REGIONS,
     ENV_REPORT_BUCKET,
+    ENV_SECURITY_HUB,
     ENV_TOPIC_ARN,
     ENV_WEEKLY_DIGEST_DAY,
     EXTERNAL_ID_PATTERN,
@@ -122,6 +123,11 @@ class Environment(BaseModel):
         Field(alias=ENV_ORGANIZATIONAL_UNITS),
         BeforeValidator(_comma_list),
     ] = ()
+    security_hub: Annotated[
+        Literal["true", "false"],
+        Field(alias=ENV_SECURITY_HUB),
+        BeforeValidator(lambda v: (v.strip().lower() or "false") if isinstance(v, str) else v),
+    ] = "false"
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ class Configuration:
     organization: bool = False
     member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
     organizational_units: tuple[str, ...] = ()
+    security_hub: bool = False  # import findings into Security Hub (opt-in)
 
     @property
     def notify_only_findings(self) -> bool:
@@ -158,6 +165,7 @@ EXPECTED = {
     ENV_EXTERNAL_ID: "2 to 1224 characters of letters, digits and +=,.@:/-",
     ENV_MEMBER_ROLE_NAME: "an IAM role name (letters, digits and _+=,.@-, up to 64)",
     ENV_ORGANIZATIONAL_UNITS: "comma-separated organizational unit ids, ou-xxxx-xxxxxxxx",
+    ENV_SECURITY_HUB: "true or false",
 }
 
 
@@ -247,6 +255,7 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         organization=env.organization,
         member_role_name=env.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
         organizational_units=env.organizational_units,
+        security_hub=env.security_hub == "true",
     )
 
 

@@ -139,6 +139,7 @@ ENV_WEEKLY_DIGEST_DAY = "WEEKLY_DIGEST_DAY"
 ENV_ORGANIZATION = "ORGANIZATION"
 ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
 ENV_ORGANIZATIONAL_UNITS = "ORGANIZATIONAL_UNITS"
+ENV_SECURITY_HUB = "SECURITY_HUB"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -196,3 +197,12 @@ REPORT_KEY_PREFIX = "reports"
 REPORT_LATEST_NAME = "latest.json"
 # s3://REPORT_BUCKET/history/<scope key>/{baseline,last-run}.json (aws/history.py)
 HISTORY_KEY_PREFIX = "history"
+
+# --- Security Hub (opt-in) ------------------------------------------------------
+# Findings above INFO go to each account's default product in the resource's region.
+ASFF_SCHEMA_VERSION = "2018-10-08"
+SECURITY_HUB_BATCH_SIZE = 100  # BatchImportFindings takes 1 to 100 findings a call
+SECURITY_HUB_MAX_WORKERS = 8  # (account, region) imports sent side by side
+# No Security Hub call starts with less than this left of the invocation: the report and
+# the digest (inside TIME_RESERVE_SECONDS) still go out, saying what was not imported.
+SECURITY_HUB_STOP_SECONDS = 30

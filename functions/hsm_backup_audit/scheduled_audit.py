@@ -17,16 +17,19 @@ import boto3
 from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, report_keys, run_id_for
 from .aws.history import History, read_history, record_run, scope_document, scope_key
 from .aws.scanner import ScanRequest, scan
+from .aws.security_hub import AccountSessions, import_run, never
 from .configuration import Configuration
 from .constants import (
     NOTIFY_ALWAYS,
     NOTIFY_FINDINGS,
+    SECURITY_HUB_STOP_SECONDS,
     TIME_RESERVE_SECONDS,
     WEEKDAYS,
     Status,
 )
 from .engine.audit import Report
 from .engine.changes import compute_changes
+from .engine.security_hub_outcome import SecurityHubOutcome
 from .observability import logger, tracer
 from .run_metrics import emit_run_metrics
 
@@ -71,6 +74,7 @@ def _deliver(
     run_id: str,
     publish: bool,
     history: History,
+    security_hub: SecurityHubOutcome | None = None,
 ) -> Delivery:
     return deliver(
         report,
@@ -80,7 +84,34 @@ def _deliver(
         run_id=run_id,
         publish=publish,
         baseline_problem=history.problem,
+        security_hub=security_hub,
     )
+
+
+@tracer.capture_method(capture_response=False)
+def _import_to_security_hub(
+    report: Report,
+    config: Configuration,
+    session: boto3.session.Session,
+    budget: TimeBudget | None,
+) -> SecurityHubOutcome | None:
+    """Findings into Security Hub when SECURITY_HUB says so. Its problems go in the digest
+    and the log; they never change the audit's status nor fail the invocation."""
+    if not config.security_hub:
+        return None
+    sessions = AccountSessions(
+        session,
+        config.member_role_arns,
+        config.external_id,
+        member_role_name=config.member_role_name if config.organization else None,
+    )
+    stop = (
+        TimeBudget(budget.remaining_ms, SECURITY_HUB_STOP_SECONDS).should_stop if budget else never
+    )
+    outcome = import_run(report, config.policy, sessions, should_stop=stop)
+    for problem in outcome.problems:
+        logger.error("security hub import failed", extra={"problem": problem.to_dict()})
+    return outcome
 
 
 def history_scope(config: Configuration) -> dict[str, Any]:
@@ -138,6 +169,12 @@ def record_history(
 
 def summarise(report: Report, delivery: Delivery) -> dict[str, Any]:
     changes = report.changes
+    hub = delivery.security_hub
+    security_hub = (
+        {"imported": hub.imported, "archived": hub.archived, "refused": hub.refused}
+        if hub
+        else None
+    )
     return {
         "run_id": delivery.run_id,
         "status": str(report.status),
@@ -153,6 +190,7 @@ def summarise(report: Report, delivery: Delivery) -> dict[str, Any]:
         "report": delivery.report_url,
         "published": delivery.published,
         "findings_in_digest": delivery.digest.findings_shown if delivery.digest else 0,
+        "security_hub": security_hub,
     }
 
 
@@ -164,11 +202,15 @@ def run_scheduled_audit(
 ) -> dict[str, Any]:
     session = session or boto3.session.Session()
     report = _scan(config, budget, session)
-    return finish_run(report, config, request_id, session)
+    return finish_run(report, config, request_id, session, budget)
 
 
 def finish_run(
-    report: Report, config: Configuration, request_id: str, session: boto3.session.Session
+    report: Report,
+    config: Configuration,
+    request_id: str,
+    session: boto3.session.Session,
+    budget: TimeBudget | None = None,
 ) -> dict[str, Any]:
     """Everything a run does once its report exists: the run history and what changed,
     metrics, logs, delivery (when NOTIFY says so), the new baseline, the summary.
@@ -179,11 +221,14 @@ def finish_run(
     outbox = Outbox.for_run(session, config.topic_arn, config.report_bucket)
     history = read_run_history(config, outbox)
     report.changes = compute_changes(report, history.baseline)
+    security_hub = _import_to_security_hub(report, config, session, budget)
     reason = publish_reason(report, config, history)
+    if reason is None and security_hub is not None and security_hub.problems:
+        reason = "security hub import failed"
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
-    delivery = _deliver(report, config, outbox, run_id, reason is not None, history)
+    delivery = _deliver(report, config, outbox, run_id, reason is not None, history, security_hub)
     if not delivery.failures:  # a retry must compare with the same baseline, and publish
         history_problem = record_history(report, config, outbox, delivery)
         if history_problem:

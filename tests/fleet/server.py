@@ -95,8 +95,8 @@ def _describe_call(environ: Environ, body: bytes) -> Call:
     scope = credential.split("/")
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     params: dict[str, Any] = {}
-    if target:
-        operation = target.rsplit(".", 1)[-1]
+    if target or "json" in environ.get("CONTENT_TYPE", ""):  # JSON, or REST JSON
+        operation = target.rsplit(".", 1)[-1] if target else environ.get("PATH_INFO", "")
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -155,7 +155,8 @@ class FaultLayer:
         if fault.action in _ERRORS:
             status, code, message = _ERRORS[fault.action]
             code = fault.code or code
-            if not environ.get("HTTP_X_AMZ_TARGET"):  # query protocol (STS): an XML error
+            rest_json = "json" in environ.get("CONTENT_TYPE", "")  # e.g. Security Hub
+            if not environ.get("HTTP_X_AMZ_TARGET") and not rest_json:  # query (STS): XML
                 xml = (
                     f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
                     f"<Message>{message}</Message></Error><RequestId>fault</RequestId>"

@@ -87,3 +87,24 @@ def without_bucket(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         notificationEmails=",".join(EMAILS),
         reportBucket="false",
     )
+
+
+HUB_REGIONS = ("us-east-1", "eu-west-1")
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Security Hub on, two regions, two member accounts."""
+    return synthesize(
+        tmp_path_factory.mktemp("hub"),
+        securityHub="true",
+        regions=",".join(HUB_REGIONS),
+        memberRoleArns=",".join(MEMBER_ROLE_ARNS),
+        auditAccountId=AUDIT_ACCOUNT,
+    )
+
+
+@pytest.fixture(scope="session")
+def hub_here(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Security Hub on, no regions set: the stack's own region."""
+    return synthesize(tmp_path_factory.mktemp("hub-here"), securityHub="true")

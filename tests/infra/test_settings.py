@@ -98,6 +98,7 @@ def test_synth_of_an_invalid_policy_prints_one_line_and_exits_2(
         ("notify", "sometimes", "expected always, findings, changes"),
         ("weeklyDigestDay", "someday", "expected a day of the week"),
         ("maxWorkers", "0", "expected 1 to 256"),
+        ("securityHub", "maybe", "expected true or false"),
     ],
 )
 def test_bad_context_value(key: str, value: Any, message: str) -> None:

@@ -135,7 +135,7 @@ def test_a_non_compliant_fleet_is_reported_by_rule_and_region(
         "new_severity": "HIGH",
     }
     body = message["Message"]
-    assert f"  {pinned}  cluster {pki}  {PRIMARY}  123456789012" in body
+    assert f"  - {pinned}  cluster {pki}  {PRIMARY}  123456789012" in body
     assert f"--backup-id {pinned}" in body
     assert "[HIGH] mode: 2 findings" in body
     # and the metrics break the findings down by rule and by region
@@ -171,7 +171,7 @@ def test_findings_far_beyond_256_kb_arrive_grouped_in_one_readable_message(
     body = message["Message"]
     assert len(body.encode("utf-8")) <= 64 * 1024
     assert summary["findings_in_digest"] == 9000
-    assert body.count(f"  cluster {cluster}  {PRIMARY}  123456789012: 3,000 backups") == 3
+    assert body.count(f"  - cluster {cluster}  {PRIMARY}  123456789012: 3,000 backups") == 3
     assert "and 2,997 more (every id is in the full report)" in body
     assert f"Report:    {summary['report']}" in body
     # and the report it points at holds every finding
@@ -344,7 +344,7 @@ def test_a_region_that_cannot_be_read_makes_the_run_incomplete_and_the_rest_is_s
     assert f"123456789012 {SECONDARY} DescribeBackups (owned): {denied}" in body
     assert f"123456789012 {SECONDARY} DescribeBackups (shared): {denied}" in body
     # and what was read in the other region is still reported
-    assert f"  {pinned}  cluster {cluster}  {PRIMARY}" in body
+    assert f"  - {pinned}  cluster {cluster}  {PRIMARY}" in body
 
 
 def test_member_accounts_are_audited_and_broken_down_by_account(
@@ -373,7 +373,7 @@ def test_member_accounts_are_audited_and_broken_down_by_account(
         message["Subject"] == "[NON_COMPLIANT] CloudHSM backups 2 accounts: 1 finding in 1 cluster"
     )
     assert "Accounts:  123456789012, 222222222222" in message["Message"]
-    assert f"  {pinned}  cluster " in message["Message"]
+    assert f"  - {pinned}  cluster " in message["Message"]
     assert f"{PRIMARY}  222222222222" in message["Message"]
     # and the metrics carry Findings by Account, zeros included
     values = emf_values(out)

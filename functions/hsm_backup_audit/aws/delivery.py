@@ -21,6 +21,7 @@ from ..engine.audit import Report
 from ..engine.digest import Digest, render_digest
 from ..engine.model import safe_text
 from ..engine.report import to_json
+from ..engine.security_hub_outcome import SecurityHubOutcome
 
 # Delivery calls are few and small: bounded so they fit in the time reserve.
 DELIVERY_CONFIG = Config(
@@ -60,6 +61,7 @@ class Delivery:
     message_id: str | None = None
     digest: Digest | None = None
     failures: list[str] = field(default_factory=list)
+    security_hub: SecurityHubOutcome | None = None  # None: the import is not turned on
 
     @property
     def published(self) -> bool:
@@ -130,10 +132,11 @@ def deliver(
     only_when_not_compliant: bool = False,
     publish: bool = True,
     baseline_problem: str | None = None,
+    security_hub: SecurityHubOutcome | None = None,
 ) -> Delivery:
     """Store the report, then publish the digest that links to it (unless `publish` is
     False: NOTIFY decided this run has nothing to say). Never raises for AWS."""
-    out = Delivery(run_id=run_id)
+    out = Delivery(run_id=run_id, security_hub=security_hub)
     if report_bucket and outbox.s3 is not None:
         store_report(report, outbox.s3, report_bucket, run_id, out)
     out.digest = render_digest(
@@ -142,6 +145,7 @@ def deliver(
         report_url=out.report_url,
         report_problem=out.report_problem,
         baseline_problem=baseline_problem,
+        security_hub=security_hub,
     )
     if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):
         return out

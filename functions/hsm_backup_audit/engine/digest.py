@@ -31,6 +31,7 @@ from .audit import Report
 from .digest_sections import Entry, Section, clean, entries, examples, fit, plural, size_of, where
 from .model import Finding
 from .report import grouped, iso
+from .security_hub_outcome import SecurityHubOutcome, security_hub_lines
 
 ERRORS_SHOWN = 100
 TAIL_RESERVE_BYTES = 1024  # the closing "N more findings" paragraph
@@ -293,11 +294,12 @@ def render_digest(
     report_url: str | None = None,
     report_problem: str | None = None,
     baseline_problem: str | None = None,
+    security_hub: SecurityHubOutcome | None = None,
     budget: int = DIGEST_READABLE_BYTES,
 ) -> Digest:
     """The digest of one run. `report_url` is where the full JSON report was stored;
     `report_problem` says why it could not be stored; `baseline_problem` why the run
-    history could not be read."""
+    history could not be read; `security_hub` what the import into Security Hub did."""
     if report_url:
         report_line = clean(report_url, 1100)
     elif report_problem:
@@ -307,7 +309,7 @@ def render_digest(
     head = _verdict(report) + _metadata(
         report, run_id, report_line, _baseline_line(report, baseline_problem)
     )
-    errors = _error_lines(report)
+    errors = _error_lines(report) + security_hub_lines(security_hub)
     tables = _table(report, "region")
     if len(report.scope.accounts) > 1:
         tables += _table(report, "account_id")

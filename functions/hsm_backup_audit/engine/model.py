@@ -123,6 +123,7 @@ class BackupRecord:
     identity: str | None = None
     backup_ref: str | None = None  # raw BackupId (or ARN, or a digest of the item): finding id
     cluster_ref: str | None = None  # raw ClusterId; None: no cluster to group it with
+    arn: str | None = None  # raw BackupArn: the resource Security Hub names
 
     @property
     def dedupe_key(self) -> int | None:
@@ -164,6 +165,7 @@ def parse_backup(raw: Any, account_id: str, region: str, shared: bool) -> Backup
         identity=identity,
         backup_ref=backup_id or arn or _content_ref(item),
         cluster_ref=_raw_id(item.get("ClusterId")),
+        arn=arn,
     )
 
 
@@ -176,6 +178,8 @@ class ClusterRecord:
     created: datetime | None
     retention_days: int | None  # None: no DAYS retention policy we can read
     retention_text: str  # what the API said, for the message
+    mode: Any = None  # raw, as for a backup (Security Hub shows them)
+    hsm_type: Any = None
     cluster_ref: str | None = None  # raw ClusterId; None: not reported
 
 
@@ -201,6 +205,8 @@ def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
         created=as_utc(item.get("CreateTimestamp")),
         retention_days=retention_days,
         retention_text=retention_text,
+        mode=item.get("Mode"),
+        hsm_type=item.get("HsmType"),
         cluster_ref=_raw_id(item.get("ClusterId")),
     )
 
@@ -231,6 +237,11 @@ class Finding:
     message: str
     remediation: str
     tags: tuple[tuple[str, str], ...] = ()
+    # What Security Hub shows of the resource (not in the JSON report): the BackupArn the
+    # API gave (a cluster's ARN is built from its id), and the mode and HSM type it reported.
+    resource_arn: str | None = None
+    mode: str | None = None
+    hsm_type: str | None = None
     # The resource exactly as the API named it (raw ClusterId, raw BackupId), for `id`;
     # None: the displayed value is the name (a finding built by hand, or nothing raw).
     cluster_ref: str | None = None

@@ -38,6 +38,9 @@ def _finding(
         message=message,
         remediation=remediation,
         tags=backup.tags if backup else (),
+        resource_arn=backup.arn if backup else None,
+        mode=None if subject.mode is None else shown(subject.mode),
+        hsm_type=None if subject.hsm_type is None else shown(subject.hsm_type),
         cluster_ref=subject.cluster_ref,
         backup_ref=backup.backup_ref if backup else None,
     )

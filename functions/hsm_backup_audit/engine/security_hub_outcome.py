@@ -1,0 +1,70 @@
+"""What one run's import into Security Hub did, and the lines the digest and the command
+line show of it. Pure: no AWS here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .digest_sections import clean, plural
+
+PROBLEMS_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Findings that did not reach Security Hub in one account and region, and why."""
+
+    account_id: str
+    region: str
+    code: str
+    message: str
+    findings: int  # how many documents this problem kept out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "region": self.region,
+            "code": self.code,
+            "message": self.message,
+            "findings": self.findings,
+        }
+
+
+@dataclass(frozen=True)
+class SecurityHubOutcome:
+    """What one run's import did: documents accepted (active and archived), calls, problems."""
+
+    imported: int
+    archived: int
+    calls: int
+    problems: tuple[ImportProblem, ...] = ()
+
+    @property
+    def refused(self) -> int:
+        return sum(problem.findings for problem in self.problems)
+
+
+def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
+    """What the import into Security Hub did, and every account and region it could not reach."""
+    if outcome is None:
+        return []
+    lines = [
+        "",
+        f"Security Hub: {plural(outcome.imported, 'finding')} imported, "
+        f"{outcome.archived:,} archived (fixed since the baseline)",
+    ]
+    if outcome.problems:
+        lines.append(
+            f"SECURITY HUB ERRORS ({len(outcome.problems):,}): "
+            f"{plural(outcome.refused, 'finding')} did not reach Security Hub"
+        )
+    for problem in outcome.problems[:PROBLEMS_SHOWN]:
+        lines.append(
+            f"  {clean(problem.account_id, 20)} {clean(problem.region, 30)} "
+            f"BatchImportFindings: {clean(problem.code, 64)}: {clean(problem.message, 300)} "
+            f"({plural(problem.findings, 'finding')})"
+        )
+    if len(outcome.problems) > PROBLEMS_SHOWN:
+        lines.append(f"  ... {len(outcome.problems) - PROBLEMS_SHOWN:,} more in the function's log")
+    return lines

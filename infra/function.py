@@ -21,6 +21,7 @@ from hsm_backup_audit.constants import (
     POLICY_FILE_IN_ASSET,
     REPORT_KEY_PREFIX,
 )
+from hsm_backup_audit.regions import ALL_REGIONS
 
 from . import constants as c
 from .asset import function_code
@@ -141,6 +142,16 @@ class AuditFunction(Construct):
                 "resource-level permissions: their only resource is *.",
             ),
         ]
+        if ALL_REGIONS in self._settings.regions:
+            self.wildcard_policies.append(
+                self._wildcard_policy(
+                    role,
+                    "ListEnabledRegions",
+                    [fn.ENABLED_REGIONS_ACTION],
+                    "ec2:DescribeRegions (regions `all`: the regions enabled for the account) "
+                    "supports no resource-level permissions: its only resource is *.",
+                )
+            )
         if self._settings.member_accounts:
             member = MemberAccess(self, "MemberAccess", role=role, settings=self._settings)
             self.wildcard_policies.append(member.policy)

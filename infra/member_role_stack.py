@@ -11,12 +11,22 @@ from aws_cdk import Aws, CfnOutput, CfnParameter, Duration, LegacyStackSynthesiz
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from hsm_backup_audit.constants import ENABLED_REGIONS_ACTION
+from hsm_backup_audit.regions import ALL_REGIONS
+
 from . import constants as c
 from .nag import acknowledge
 from .security_hub import IMPORT_ACTION, default_product_arns
 from .settings import Settings
 
 READ_ACTIONS = ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"]
+
+
+def _actions(settings: Settings) -> list[str]:
+    """With regions `all`, the audit asks each member which regions it has enabled."""
+    if ALL_REGIONS in settings.regions:
+        return [*READ_ACTIONS, ENABLED_REGIONS_ACTION]
+    return READ_ACTIONS
 
 
 class MemberRoleStack(Stack):
@@ -58,7 +68,7 @@ class MemberRoleStack(Stack):
     def _policies(settings: Settings) -> dict[str, iam.PolicyDocument]:
         policies = {
             "ReadCloudHsmBackups": iam.PolicyDocument(
-                statements=[iam.PolicyStatement(actions=READ_ACTIONS, resources=["*"])]
+                statements=[iam.PolicyStatement(actions=_actions(settings), resources=["*"])]
             )
         }
         if settings.security_hub:  # this member account's own default product, nothing else
@@ -91,8 +101,8 @@ class MemberRoleStack(Stack):
         acknowledge(
             role,
             "IAM5",
-            "cloudhsm:DescribeBackups and DescribeClusters support no "
-            "resource-level permissions: their only resource is *.",
+            "cloudhsm:DescribeBackups and DescribeClusters, and ec2:DescribeRegions (regions "
+            "`all`), support no resource-level permissions: their only resource is *.",
             "Resource::*",
         )
         return role

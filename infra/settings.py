@@ -23,17 +23,16 @@ from hsm_backup_audit.constants import (
     WEEKDAYS,
 )
 from hsm_backup_audit.engine.policy import PolicyError, load_policy_file
+from hsm_backup_audit.regions import ALL_REGIONS, RegionError, check_regions
 
 from . import constants as c
 from .schedule_gap import ScheduleGapError, longest_gap_hours
 
 EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate|at)\(.+\)$")
-ALL_REGIONS = "all"
 UNIT_PATTERN = re.compile(ORGANIZATIONAL_UNIT_PATTERN)
 # A StackSet targets organizational units, or the root (r-...) for the whole organization.
 TARGET_PATTERN = re.compile(rf"{ORGANIZATIONAL_UNIT_PATTERN}|^r-[0-9a-z]{{4,32}}$")
@@ -122,12 +121,11 @@ def _optional(node: Node, key: str, pattern: re.Pattern[str], expected: str) -> 
 
 
 def _regions(node: Node) -> tuple[str, ...]:
-    regions = _items(
-        node,
-        c.CTX_REGIONS,
-        re.compile(rf"{REGION_PATTERN.pattern}|^{ALL_REGIONS}$"),
-        f"a region name or {ALL_REGIONS!r}",
-    )
+    """Checked as the command line and the function check them (botocore's region data)."""
+    try:
+        regions = check_regions([_text(node, c.CTX_REGIONS)])
+    except RegionError as exc:
+        raise SettingsError(f"{c.CTX_REGIONS}: {exc}") from None
     if ALL_REGIONS in regions and len(regions) > 1:
         raise SettingsError(f"{c.CTX_REGIONS}: {ALL_REGIONS!r} cannot be combined with regions")
     return regions

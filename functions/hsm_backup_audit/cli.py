@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -15,19 +15,18 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import boto3
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 
-from . import __version__
-from .aws.cloudhsm import all_regions
-from .aws.scanner import ScanRequest, scan
+from . import __version__, arguments
+from .aws.cloudhsm import without_url_credentials
+from .aws.scanner import Deadline, ScanRequest, scan
 from .aws.security_hub import AccountSessions, import_run
 from .console import end_quietly
 from .constants import (
+    DEFAULT_MAX_SECONDS,
     DEFAULT_MAX_WORKERS,
     DEFAULT_MEMBER_ROLE_NAME,
-    EXTERNAL_ID_PATTERN,
-    ORGANIZATIONAL_UNIT_PATTERN,
-    ROLE_ARN_PATTERN,
-    ROLE_NAME_PATTERN,
+    MAX_WORKERS_LIMIT,
     STATUS_EXIT_CODE,
     ExitCode,
     Status,
@@ -40,10 +39,16 @@ from .engine.partial import PartialInfo, PartialRecorder, partial_document
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
 from .engine.security_hub_outcome import security_hub_lines
+from .regions import ALL_REGIONS, RegionError, check_region, check_regions
+
+ENV_AWS_REGION = "AWS_REGION"
 
 DEMO_ENTRY_POINT_GROUP = "hsm_backup_audit.demo"
 FORMATS = ["text", "json", "partial"]
-FORMAT_HELP = "text (default), json, or partial: the JSON report plus what `merge` needs"
+FORMAT_HELP = (
+    "text (default): a summary in 80 columns; json: the report document; partial: the JSON "
+    "report plus what `merge` needs"
+)
 FAIL_ON_STATUS, FAIL_ON_NEW = "status", "new"
 
 
@@ -56,45 +61,6 @@ class UsageError(Exception):
     pass
 
 
-def _role_arn(text: str) -> str:
-    if not re.fullmatch(ROLE_ARN_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME): {safe_text(text, 80)!r}"
-        )
-    return text
-
-
-def _external_id(text: str) -> str:
-    if not re.fullmatch(EXTERNAL_ID_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            "must be 2 to 1224 characters of letters, digits and _+=,.@:/-"
-        )
-    return text
-
-
-def _workers(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError("must be between 1 and 256")
-    return value
-
-
-def _role_name(text: str) -> str:
-    if not re.fullmatch(ROLE_NAME_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an IAM role name (1 to 64 letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
-        )
-    return text
-
-
-def _organizational_unit(text: str) -> str:
-    if not re.fullmatch(ORGANIZATIONAL_UNIT_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an organizational unit id (ou-xxxx-xxxxxxxx): {safe_text(text, 80)!r}"
-        )
-    return text
-
-
 def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
     scan_cmd.add_argument(
         "--organization",
@@ -104,14 +70,16 @@ def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
     )
     scan_cmd.add_argument(
         "--member-role-name",
-        type=_role_name,
+        type=arguments.role_name,
+        metavar="NAME",
         help=f"role to assume in each member account (default {DEFAULT_MEMBER_ROLE_NAME})",
     )
     scan_cmd.add_argument(
         "--organizational-unit",
         action="append",
-        type=_organizational_unit,
+        type=arguments.organizational_unit,
         default=[],
+        metavar="OU",
         help="with --organization: only the accounts under this unit and its child units "
         "(repeatable)",
     )
@@ -132,29 +100,52 @@ def build_parser() -> argparse.ArgumentParser:
         "--region",
         action="append",
         default=[],
-        help="region to audit (repeatable); 'all' for every CloudHSM region; "
-        "default: the session's region",
+        metavar="REGION",
+        help="region to audit (repeatable, or comma-separated); 'all' for every region "
+        "enabled for the account; default: AWS_REGION, AWS_DEFAULT_REGION or the profile's",
     )
-    scan_cmd.add_argument("--policy", help="policy JSON file (default: the documented defaults)")
+    scan_cmd.add_argument(
+        "--policy", metavar="FILE", help="policy JSON file (default: the documented defaults)"
+    )
     scan_cmd.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     scan_cmd.add_argument(
-        "--endpoint-url", help="AWS-compatible endpoint for every client (moto, LocalStack)"
+        "--profile", metavar="NAME", help="AWS profile to use (default: AWS_PROFILE, or none)"
+    )
+    scan_cmd.add_argument(
+        "--endpoint-url",
+        type=arguments.endpoint_url,
+        metavar="URL",
+        help="AWS-compatible endpoint for every client (moto, LocalStack)",
     )
     scan_cmd.add_argument(
         "--role-arn",
         action="append",
-        type=_role_arn,
+        type=arguments.role_arn,
         default=[],
+        metavar="ARN",
         help="member-account role to assume and audit as well (repeatable)",
     )
     scan_cmd.add_argument(
-        "--external-id", type=_external_id, help="external id for --role-arn and member roles"
+        "--external-id",
+        type=arguments.external_id,
+        metavar="ID",
+        help="external id for --role-arn and the member roles of --organization",
     )
     scan_cmd.add_argument(
         "--max-workers",
-        type=_workers,
+        type=arguments.workers,
         default=DEFAULT_MAX_WORKERS,
-        help=f"listings read side by side (default {DEFAULT_MAX_WORKERS})",
+        metavar="N",
+        help=f"listings read side by side, 1 to {MAX_WORKERS_LIMIT} "
+        f"(default {DEFAULT_MAX_WORKERS})",
+    )
+    scan_cmd.add_argument(
+        "--max-seconds",
+        type=arguments.seconds,
+        default=DEFAULT_MAX_SECONDS,
+        metavar="SECONDS",
+        help="wall-clock bound for the run: what is unfinished then is reported as "
+        f"DeadlineExceeded and the exit code is 3 (default {DEFAULT_MAX_SECONDS})",
     )
     _add_organization_arguments(scan_cmd)
 
@@ -188,17 +179,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_regions(asked: Sequence[str], session: boto3.session.Session) -> list[str]:
-    regions: list[str] = []
-    for entry in asked:
-        for region in (part.strip() for part in entry.split(",")):
-            names = all_regions() if region == "all" else [region]
-            regions.extend(name for name in names if name and name not in regions)
+def home_region(session: boto3.session.Session) -> str | None:
+    """AWS_REGION first (as the AWS CLI and SDKs read it), then AWS_DEFAULT_REGION or the
+    profile's region (as boto3 reads them)."""
+    return os.environ.get(ENV_AWS_REGION, "").strip() or session.region_name or None
+
+
+def resolve_regions(asked: Sequence[str], home: str | None) -> list[str]:
+    """The checked regions to audit ("all" kept for the scan to expand per account)."""
+    try:
+        regions = list(check_regions(asked))
+    except RegionError as exc:
+        raise UsageError(f"--region: {exc}") from None
     if not regions:
-        if not session.region_name:
+        if not home:
             raise UsageError("no region: pass --region or set AWS_REGION")
-        regions.append(session.region_name)
+        regions.append(home)
+    if ALL_REGIONS in regions and not (home or len(regions) > 1):
+        raise UsageError(
+            "--region all needs a home region to ask which regions are enabled: "
+            "set AWS_REGION or pass --region REGION as well"
+        )
     return regions
+
+
+def check_home(home: str) -> str:
+    """The region from the environment or profile, checked as --region is."""
+    try:
+        return check_region(home)
+    except RegionError as exc:
+        raise UsageError(
+            f"the AWS region (AWS_REGION, AWS_DEFAULT_REGION, profile): {exc}"
+        ) from None
 
 
 def load_baseline(path: str) -> dict[str, Any]:
@@ -228,16 +240,31 @@ def exit_code(report: Report, fail_on: str) -> int:
 
 
 def run_scan(args: argparse.Namespace) -> int:
+    deadline = Deadline(args.max_seconds)  # counts from here: account set-up included
     try:
         if args.fail_on == FAIL_ON_NEW and not args.baseline:
             raise UsageError("--fail-on new needs --baseline (the report to compare with)")
         baseline = load_baseline(args.baseline) if args.baseline else None
         _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
-        session = boto3.session.Session()
-        regions = resolve_regions(args.region, session)
+        session = boto3.session.Session(profile_name=args.profile)
+        home = home_region(session)
+        home = check_home(home) if home else None
+        regions = resolve_regions(args.region, home)
     except (PolicyError, UsageError) as exc:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except ProfileNotFound as exc:
+        profile = safe_text(exc.kwargs.get("profile"), 64)
+        print(
+            f"hsm-backup-audit: error: the AWS profile {profile!r} was not found "
+            "(check --profile, AWS_PROFILE and the AWS config files)",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    except BotoCoreError as exc:  # a config file botocore cannot read, and the like
+        message = safe_text(without_url_credentials(str(exc)), 300)
+        print(f"hsm-backup-audit: error: AWS configuration: {message}", file=sys.stderr)
         return ExitCode.USAGE
     recorder = PartialRecorder()
     report = scan(
@@ -250,7 +277,9 @@ def run_scan(args: argparse.Namespace) -> int:
             external_id=args.external_id,
             endpoint_url=args.endpoint_url,
             max_workers=args.max_workers,
+            should_stop=deadline.should_stop,
             session=session,
+            home_region=home or next(r for r in regions if r != ALL_REGIONS),
             organization=args.organization,
             member_role_name=args.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
             organizational_units=args.organizational_unit,
@@ -319,7 +348,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "scan" and args.external_id and not (args.role_arn or args.organization):
+        parser.error("argument --external-id: only used with --role-arn or --organization")
     if args.command == "demo":
         return run_demo(args)
     if args.command == "merge":

@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
-from .aws.cloudhsm import all_regions
 from .constants import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_MEMBER_ROLE_NAME,
@@ -49,6 +48,7 @@ from .constants import (
 )
 from .engine.policy import Policy, PolicyError, load_policy_file
 from .observability import logger
+from .regions import RegionError, check_region, check_regions
 
 ENV_AWS_REGION = "AWS_REGION"
 ENV_TASK_ROOT = "LAMBDA_TASK_ROOT"
@@ -57,7 +57,6 @@ ENV_TASK_ROOT = "LAMBDA_TASK_ROOT"
 UNECHOED_KEYS = frozenset({ENV_EXTERNAL_ID})
 
 TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 
@@ -196,19 +195,28 @@ def _describe(error: ErrorDetails) -> str:
 
 
 def _resolve_regions(asked: tuple[str, ...], own_region: str | None) -> tuple[str, ...]:
-    regions: list[str] = []
-    for region in asked:
-        names = all_regions() if region == "all" else [region]
-        for name in names:
-            if not re.fullmatch(REGION_PATTERN, name):
-                raise ConfigurationError(f"{ENV_REGIONS}: {name!r} is not a region name")
-            if name not in regions:
-                regions.append(name)
+    """The checked region names; `all` is kept, for the scan to ask each account."""
+    try:
+        regions = check_regions(asked)
+    except RegionError as exc:
+        raise ConfigurationError(f"{ENV_REGIONS}: {exc}") from None
     if not regions:
         if not own_region:
             raise ConfigurationError(f"{ENV_REGIONS} is empty and {ENV_AWS_REGION} is not set")
-        regions.append(own_region)
-    return tuple(regions)
+        try:
+            regions = (check_region(own_region),)
+        except RegionError as exc:
+            raise ConfigurationError(f"{ENV_AWS_REGION}: {exc}") from None
+    return regions
+
+
+def _check_topic_region(topic_arn: str) -> None:
+    """The topic's region is where the digest is published: a name that is no region
+    would only fail after the whole scan, with nothing delivered."""
+    try:
+        check_region(topic_arn.split(":")[3])
+    except RegionError as exc:
+        raise ConfigurationError(f"{ENV_TOPIC_ARN}: the topic's region: {exc}") from None
 
 
 def _policy_path(policy_file: str, environ: Mapping[str, str]) -> Path:
@@ -255,6 +263,7 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         errors = exc.errors()
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigurationError(_describe(errors[0]) + more) from None
+    _check_topic_region(env.topic_arn)
     if env.notify == NOTIFY_CHANGES and not env.report_bucket:
         raise ConfigurationError(
             f"{ENV_NOTIFY}: {NOTIFY_CHANGES} needs {ENV_REPORT_BUCKET} (the run history)"

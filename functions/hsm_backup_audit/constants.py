@@ -26,9 +26,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 10
 # A listing that keeps answering empty pages with a fresh NextToken ends with an error.
 MAX_EMPTY_PAGES_IN_A_ROW = 20
+# A listing whose pages, this many in a row, hold only items it already listed ends with
+# an error (one such page can happen when a backup is created mid-listing).
+MAX_REPEATED_PAGES_IN_A_ROW = 3
+# The command line's wall-clock bound for one run (`scan --max-seconds`): the Lambda's
+# 15-minute ceiling, far beyond a healthy scan, so a CI gate can never hang.
+DEFAULT_MAX_SECONDS = 900
+MAX_SECONDS_LIMIT = 86400
 # A timestamp further than this in the future is not believed (it cannot prove freshness).
 CLOCK_SKEW_SECONDS = 300
 DEFAULT_MAX_WORKERS = 16
+MAX_WORKERS_LIMIT = 256
 
 
 class Rule(StrEnum):
@@ -137,6 +145,9 @@ ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
 ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"
+# What `all` regions asks each account (EC2 DescribeRegions: the regions enabled for it);
+# the function's role and the member role are granted it only when regions is `all`.
+ENABLED_REGIONS_ACTION = "ec2:DescribeRegions"
 # What STS accepts: checked up front by the command line and the Lambda configuration.
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"

@@ -22,7 +22,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .aws.cloudhsm import account_id_of_role, caller_account
+from .aws.cloudhsm import account_id_of_role, caller_account, sts_client
 from .aws.delivery import DELIVERY_CONFIG, run_id_for
 from .aws.organizations import (
     AccountListingError,
@@ -112,7 +112,7 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
     """List the accounts, write the work list and the plan; return the run's RunInfo."""
     bucket = _bucket(config)
     now = datetime.now(UTC)
-    own = caller_account(session, None)
+    own = caller_account(sts_client(session, None, None))
     items, errors = _work_items(config, session, own)
     run = run_id_for(now, request_id)
     info = RunInfo(

@@ -6,10 +6,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from hsm_backup_audit.aws.cloudhsm import ClientLimits
 from hsm_backup_audit.aws.scanner import ScanRequest, scan
@@ -92,6 +94,11 @@ def run_scan(estate: Estate, **changes: Any) -> Report:
     }
     fields.update(changes)
     return scan(ScanRequest(**fields))
+
+
+SCHEMA = Draft202012Validator(
+    json.loads((files("hsm_backup_audit") / "report.schema.json").read_text())
+)
 
 
 def errors_of(document: dict[str, Any]) -> set[tuple[str, str, str, str]]:

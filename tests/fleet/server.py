@@ -41,7 +41,12 @@ class Call:
 class Fault:
     """What to do to matching calls. `action` is one of:
     throttle, error500, error503, deny, expired, reset, hang, mutate,
-    garble (200 OK with a body no parser reads, as a captive proxy would send)."""
+    garble (200 OK with a body no parser reads, as a captive proxy would send),
+    drip (the real answer, one byte every `drip_seconds`, for at most `hang_seconds`),
+    fresh_token (the first page again, with a new NextToken every time: a listing that
+    never ends; with `renumber`, every item gets a new id too, so nothing repeats),
+    rewrite (the raw answer body passed through `rewrite`: XML answers, STS and EC2),
+    reply (answer `reply` with 200 OK, as the service would, without asking moto)."""
 
     action: str
     operation: str | None = None
@@ -51,6 +56,10 @@ class Fault:
     times: int | None = None  # at most this many times
     mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     hang_seconds: float = 30.0
+    drip_seconds: float = 1.0
+    renumber: bool = False
+    rewrite: Callable[[bytes], bytes] | None = None
+    reply: bytes | None = None
     code: str | None = None  # another error code for the error actions, e.g. KMSDisabled
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
@@ -102,6 +111,10 @@ def _describe_call(environ: Environ, body: bytes) -> Call:
         access_key=scope[0],
         params=params,
     )
+
+
+def _json(mutate: Callable[[dict[str, Any]], dict[str, Any]], raw: bytes) -> bytes:
+    return json.dumps(mutate(json.loads(raw or b"{}")), default=str).encode()
 
 
 class FaultLayer:
@@ -173,25 +186,93 @@ class FaultLayer:
             start_response("200 OK", [("Content-Length", "100000")])
             return [b'{"Backups": [']
         if fault.action == "mutate" and fault.mutate is not None:
-            return self._mutated(environ, start_response, fault.mutate)
+            mutate = fault.mutate
+            return self._rewritten(environ, start_response, lambda raw: _json(mutate, raw))
+        if fault.action == "rewrite" and fault.rewrite is not None:
+            return self._rewritten(environ, start_response, fault.rewrite)
+        if fault.action == "reply" and fault.reply is not None:
+            start_response("200 OK", [("Content-Type", "text/xml")])
+            return [fault.reply]
+        if fault.action == "drip":
+            return self._dripped(environ, start_response, fault)
+        if fault.action == "fresh_token":
+            return self._endless(environ, start_response, fault)
         raise ValueError(f"unknown fault action {fault.action}")
 
-    def _mutated(
-        self,
-        environ: Environ,
-        start_response: StartResponse,
-        mutate: Callable[[dict[str, Any]], dict[str, Any]],
-    ) -> Iterable[bytes]:
+    def _answer(self, environ: Environ) -> tuple[str, list[tuple[str, str]], bytes]:
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
             captured["status"], captured["headers"] = status, headers
 
         raw = b"".join(self.app(environ, capture))
-        payload = json.dumps(mutate(json.loads(raw or b"{}")), default=str).encode()
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        start_response(captured["status"], [*headers, ("Content-Length", str(len(payload)))])
+        return captured["status"], headers, raw
+
+    def _rewritten(
+        self,
+        environ: Environ,
+        start_response: StartResponse,
+        rewrite: Callable[[bytes], bytes],
+    ) -> Iterable[bytes]:
+        status, headers, raw = self._answer(environ)
+        payload = rewrite(raw)
+        start_response(status, [*headers, ("Content-Length", str(len(payload)))])
         return [payload]
+
+    def _dripped(
+        self, environ: Environ, start_response: StartResponse, fault: Fault
+    ) -> Iterable[bytes]:
+        """Each byte arrives well within any read timeout; the whole answer never does."""
+        status, headers, raw = self._answer(environ)
+        start_response(status, [*headers, ("Content-Length", str(len(raw)))])
+
+        def drip() -> Iterable[bytes]:
+            ends = time.monotonic() + fault.hang_seconds
+            for index in range(len(raw)):
+                if time.monotonic() >= ends:
+                    return  # cut short: the client sees a truncated answer
+                yield raw[index : index + 1]
+                time.sleep(fault.drip_seconds)
+
+        return drip()
+
+    def _endless(
+        self, environ: Environ, start_response: StartResponse, fault: Fault
+    ) -> Iterable[bytes]:
+        """The first page again (the NextToken asked for is dropped), with a new token."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        params = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        params.pop("NextToken", None)
+        body = json.dumps(params).encode()
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        turn = fault.fired
+
+        def endless(answer: dict[str, Any]) -> dict[str, Any]:
+            for key in ("Backups", "Clusters") if fault.renumber else ():
+                for item in answer.get(key) or []:
+                    for field_name in ("BackupId", "BackupArn", "ClusterId"):
+                        if isinstance(item.get(field_name), str):
+                            item[field_name] = f"{item[field_name]}-{turn}"
+            return {**answer, "NextToken": f"fresh-{turn}-{time.monotonic_ns()}"}
+
+        return self._rewritten(environ, start_response, lambda raw: _json(endless, raw))
+
+
+def describe_regions_answer(statuses: dict[str, str]) -> bytes:
+    """EC2 DescribeRegions as the API documents it, region name -> OptInStatus (moto's
+    own EC2 takes seconds to start in each account)."""
+    items = "".join(
+        f"<item><regionName>{name}</regionName>"
+        f"<regionEndpoint>ec2.{name}.amazonaws.com</regionEndpoint>"
+        f"<optInStatus>{status}</optInStatus></item>"
+        for name, status in statuses.items()
+    )
+    return (
+        '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+        f"<requestId>fault</requestId><regionInfo>{items}</regionInfo>"
+        "</DescribeRegionsResponse>"
+    ).encode()
 
 
 class FleetServer:

@@ -130,7 +130,15 @@ def test_without_the_report_bucket_no_s3_grant(without_bucket: Synth) -> None:
 
 def test_function_role_with_member_accounts(full: Synth) -> None:
     ids = _ids(full)
-    expected = _base_grants(ids) | _bucket_grants(ids) | {(("sts:AssumeRole",), MEMBER_ROLES)}
+    expected = (
+        _base_grants(ids)
+        | _bucket_grants(ids)
+        | {
+            # regions `all`: the regions enabled for the account, asked at each run
+            (("ec2:DescribeRegions",), "*"),
+            (("sts:AssumeRole",), MEMBER_ROLES),
+        }
+    )
     grants = granted(full.audit, _function_role(full))
     # securityHub=true: its own default product in each region (test_security_hub_iam.py)
     hub = {g for g in grants if g[0] == ("securityhub:BatchImportFindings",)}

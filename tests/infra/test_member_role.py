@@ -61,6 +61,24 @@ def test_member_role_can_only_describe_backups_and_clusters(default: Synth) -> N
     assert not _role(default).get("ManagedPolicyArns")
 
 
+def test_with_regions_all_the_member_role_may_list_its_enabled_regions(full: Synth) -> None:
+    (policy,) = _role(full)["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
+    # (securityHub=true adds only imports into its own default products: test_security_hub_iam)
+    assert [s for s in statements if s["Resource"] == "*"] == [
+        {
+            "Action": [
+                "cloudhsm:DescribeBackups",
+                "cloudhsm:DescribeClusters",
+                "ec2:DescribeRegions",
+            ],
+            "Effect": "Allow",
+            "Resource": "*",
+        }
+    ]
+    assert not _role(full).get("ManagedPolicyArns")
+
+
 def test_audit_account_is_a_parameter_defaulting_to_the_context(
     default: Synth, full: Synth
 ) -> None:

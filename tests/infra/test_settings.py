@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App
 
 from hsm_backup_audit.engine.policy import Policy, PolicyError, load_policy_file
 from infra.app import create_app
 from infra.constants import CONTEXT_DEFAULTS, ROOT
-from infra.settings import SettingsError
+from infra.settings import SettingsError, read_settings
 
 from .conftest import cdk_json_context
 
@@ -84,6 +85,8 @@ def test_synth_of_an_invalid_policy_prints_one_line_and_exits_2(
         ),
         ("regions", "eu-west-1,all", "'all' cannot be combined"),
         ("regions", "Europe", "'Europe' is not a region name"),
+        ("regions", "eu west 1", "'eu west 1' is not a region name (did you mean eu-west-1?)"),
+        ("regions", "us-east-7", "'us-east-7' is not a known AWS region (did you mean us-east-"),
         ("scheduleTimezone", "Mars/Olympus", "'Mars/Olympus' is not an IANA time zone"),
         ("schedule", "every day", "expected cron(...), rate(...) or at(...)"),
         ("reportBucket", "yes", "expected true or false"),
@@ -109,6 +112,11 @@ def test_bad_context_value(key: str, value: Any, message: str) -> None:
     assert str(raised.value).startswith(f"{key}: ")
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_regions_are_case_normalised() -> None:
+    app = App(context={**cdk_json_context(), "regions": "EU-West-1, us-east-1"})
+    assert read_settings(app.node).regions == ("eu-west-1", "us-east-1")
 
 
 def test_external_id_is_never_echoed() -> None:

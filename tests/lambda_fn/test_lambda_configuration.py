@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from hsm_backup_audit.aws.cloudhsm import all_regions
 from hsm_backup_audit.configuration import ConfigurationError, load_configuration
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:hsm-backup-audit"
@@ -32,10 +31,10 @@ def test_regions_lists_and_all_are_expanded_without_duplicates() -> None:
     listed = {"TOPIC_ARN": TOPIC, "REGIONS": " us-east-1, eu-west-1 ,us-east-1"}
     every = {"TOPIC_ARN": TOPIC, "REGIONS": "all"}
     # When loaded
-    # Then the list keeps its order once each, and `all` is every CloudHSM v2 region
+    # Then the list keeps its order once each, and `all` is kept: each run asks each
+    # account which regions it has enabled (as the command line's --region all does)
     assert load_configuration(listed).regions == ("us-east-1", "eu-west-1")
-    assert load_configuration(every).regions == tuple(all_regions())
-    assert len(all_regions()) > 10
+    assert load_configuration(every).regions == ("all",)
 
 
 def test_a_relative_policy_file_is_read_from_the_deployment_package(tmp_path: Path) -> None:
@@ -94,6 +93,18 @@ def test_every_optional_setting_is_read() -> None:
         ({"TOPIC_ARN": "my-topic"}, "TOPIC_ARN: expected an SNS topic ARN"),
         ({"NOTIFY": "sometimes"}, "NOTIFY: "),
         ({"REGIONS": "us-east-1,Mars"}, "REGIONS: 'Mars' is not a region name"),
+        (
+            {"REGIONS": "eu-west-1,us-east-7"},
+            "REGIONS: 'us-east-7' is not a known AWS region (did you mean us-east-",
+        ),
+        (
+            {"TOPIC_ARN": "arn:aws:sns:us-east-7:123456789012:audit"},
+            "TOPIC_ARN: the topic's region: 'us-east-7' is not a known AWS region",
+        ),
+        (
+            {"TOPIC_ARN": "arn:aws:sns:useast1:123456789012:audit"},
+            "TOPIC_ARN: the topic's region: 'useast1' is not a region name",
+        ),
         ({"REPORT_BUCKET": "Not_A_Bucket"}, "REPORT_BUCKET: expected an S3 bucket name"),
         ({"MEMBER_ROLE_ARNS": "arn:aws:iam::1:user/x"}, "MEMBER_ROLE_ARNS: expected"),
         ({"MAX_WORKERS": "0"}, "MAX_WORKERS: "),

@@ -22,7 +22,7 @@ from hsm_backup_audit_demo.invoke_local import (
     create_report_bucket,
     create_topic_and_inbox,
 )
-from hsm_backup_audit_demo.server import Fault, FleetServer
+from hsm_backup_audit_demo.server import Fault, FleetServer, describe_regions_answer
 
 HOSTILE_TAG = "prod\n[COMPLIANT] all clear\r\nfix: ok\x1b[2J\x00\u202e ünïcödé " + "z" * 240
 
@@ -342,7 +342,9 @@ def test_a_region_that_cannot_be_read_makes_the_run_incomplete_and_the_rest_is_s
     assert message["Subject"].startswith("[INCOMPLETE] CloudHSM backup audit incomplete")
     assert attributes(message)["status"] == "INCOMPLETE"
     body = message["Message"]
-    assert f"123456789012 {SECONDARY} DescribeBackups: CloudHsmAccessDeniedException" in body
+    denied = "CloudHsmAccessDeniedException"
+    assert f"123456789012 {SECONDARY} DescribeBackups (owned): {denied}" in body
+    assert f"123456789012 {SECONDARY} DescribeBackups (shared): {denied}" in body
     # and what was read in the other region is still reported
     assert f"  - {pinned}  cluster {cluster}  {PRIMARY}" in body
 
@@ -381,3 +383,35 @@ def test_member_accounts_are_audited_and_broken_down_by_account(
     assert values[("Findings", (("Account", "123456789012"),))] == 0
     # and the external id never reaches the logs
     assert "audit-external-id" not in out
+
+
+def test_regions_all_audits_the_regions_enabled_for_the_account(
+    fault_endpoint: FleetServer, wall_now: datetime, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # Given REGIONS=all, an account with two regions enabled (one of them opted in)
+    fleet = Fleet()
+    compliant_cluster(fleet, wall_now)
+    compliant_cluster(fleet, wall_now, region="ap-east-1")
+    enabled = {PRIMARY: "opt-in-not-required", "ap-east-1": "opted-in"}
+    fault_endpoint.layer.faults.append(
+        Fault("reply", operation="DescribeRegions", reply=describe_regions_answer(enabled))
+    )
+    inbox = create_topic_and_inbox()
+    bucket = create_report_bucket()
+    monkeypatch.setenv("TOPIC_ARN", inbox.topic_arn)
+    monkeypatch.setenv("REPORT_BUCKET", bucket)
+    monkeypatch.setenv("REGIONS", "all")
+    # When the handler runs
+    summary = lambda_handler(SCHEDULED_EVENT, LocalContext())
+    capsys.readouterr()
+    # Then exactly those regions are audited (the run is complete, not INCOMPLETE forever
+    # on regions the account cannot call), and the report names the ones skipped
+    assert summary["status"] == "COMPLIANT"
+    assert summary["backups_scanned"] == 120
+    listed = {c.region for c in fault_endpoint.layer.calls if c.operation == "DescribeBackups"}
+    assert listed == {PRIMARY, "ap-east-1"}
+    s3 = boto3.client("s3", endpoint_url=fault_endpoint.url)
+    latest = s3.get_object(Bucket=bucket, Key="reports/123456789012/latest.json")
+    scope = json.loads(latest["Body"].read())["scope"]
+    assert scope["regions"] == ["ap-east-1", PRIMARY]
+    assert SECONDARY in scope["regions_not_enabled"]["123456789012"]

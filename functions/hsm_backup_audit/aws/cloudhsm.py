@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +19,19 @@ from ..constants import (
     CONNECT_TIMEOUT_SECONDS,
     DEFAULT_MAX_WORKERS,
     MAX_EMPTY_PAGES_IN_A_ROW,
+    MAX_REPEATED_PAGES_IN_A_ROW,
     READ_TIMEOUT_SECONDS,
     RETRY_MAX_ATTEMPTS,
     RETRY_MODE,
 )
+from ..regions import cloudhsm_regions
 
 SERVICE = "cloudhsmv2"
+ACCOUNT_ID = re.compile(r"\d{12}")
+# Regions an account can call: enabled by default, or opted in (EC2's OptInStatus).
+ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
+# The userinfo of a URL (scheme://user:secret@host): never echoed in a message.
+URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
 
 # botocore logs each request's headers and canonical request at DEBUG, and with them an
 # assumed role's session token. Unless a logger was set on purpose, the SDK logs from
@@ -73,8 +81,13 @@ def client_config(
 
 
 def all_regions() -> list[str]:
-    """Every region where CloudHSM v2 is offered, from botocore's own endpoint data."""
-    return sorted(boto3.session.Session().get_available_regions(SERVICE))
+    """Every region of the aws partition where CloudHSM v2 is offered (botocore's data)."""
+    return list(cloudhsm_regions())
+
+
+def without_url_credentials(text: str) -> str:
+    """The text with the user:password@ part of any URL in it removed."""
+    return URL_USERINFO.sub(r"\1", text)
 
 
 @dataclass(frozen=True)
@@ -88,38 +101,87 @@ class Account:
 
 def account_id_of_role(role_arn: str) -> str:
     parts = role_arn.split(":")
-    if len(parts) < 6 or not parts[4].isdigit():
-        raise ValueError(f"not an IAM role ARN: {role_arn}")
+    if len(parts) < 6 or not ACCOUNT_ID.fullmatch(parts[4]):
+        raise ValueError("not an IAM role ARN with a 12-digit account id")
     return parts[4]
 
 
-def caller_account(
-    session: boto3.session.Session, endpoint_url: str | None, limits: ClientLimits = DEFAULT_LIMITS
-) -> str:
-    sts = session.client("sts", endpoint_url=endpoint_url, config=client_config(limits=limits))
-    return str(sts.get_caller_identity()["Account"])
+def sts_client(
+    session: boto3.session.Session,
+    region: str | None,
+    endpoint_url: str | None,
+    limits: ClientLimits = DEFAULT_LIMITS,
+) -> BaseClient:
+    """One STS client for a run (clients are thread-safe), in the home region, so a custom
+    endpoint needs no AWS_DEFAULT_REGION."""
+    return session.client(
+        "sts",
+        region_name=region or session.region_name,
+        endpoint_url=endpoint_url,
+        config=client_config(limits=limits),
+    )
+
+
+def caller_account(sts: BaseClient) -> str:
+    """The caller's account id, checked to be 12 digits before anything uses it."""
+    answer = sts.get_caller_identity()
+    account = answer.get("Account") if isinstance(answer, dict) else None
+    if not isinstance(account, str) or not ACCOUNT_ID.fullmatch(account):
+        raise ListingError("MalformedResponse", "GetCallerIdentity: Account is not 12 digits")
+    return account
 
 
 def assume_role(
-    session: boto3.session.Session,
-    role_arn: str,
-    external_id: str | None,
-    endpoint_url: str | None,
-    limits: ClientLimits = DEFAULT_LIMITS,
+    sts: BaseClient, role_arn: str, external_id: str | None, region: str | None
 ) -> Account:
+    """The member account behind `role_arn`, its session in `region`."""
     account_id = account_id_of_role(role_arn)  # a malformed ARN never reaches STS
-    sts = session.client("sts", endpoint_url=endpoint_url, config=client_config(limits=limits))
     kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": ASSUME_ROLE_SESSION_NAME}
     if external_id:
         kwargs["ExternalId"] = external_id
-    creds = sts.assume_role(**kwargs)["Credentials"]
+    creds = sts.assume_role(**kwargs).get("Credentials")
+    keys = ("AccessKeyId", "SecretAccessKey", "SessionToken")
+    if not isinstance(creds, dict) or not all(isinstance(creds.get(k), str) for k in keys):
+        raise ListingError("MalformedResponse", "AssumeRole: the answer holds no credentials")
     assumed = boto3.session.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
-        region_name=session.region_name,
+        region_name=region or sts.meta.region_name,
     )
     return Account(account_id, assumed, role_arn)
+
+
+def enabled_regions(
+    session: boto3.session.Session,
+    region: str,
+    endpoint_url: str | None,
+    limits: ClientLimits = DEFAULT_LIMITS,
+) -> frozenset[str]:
+    """The regions enabled for the session's account (EC2 DescribeRegions, documented to
+    list only those unless AllRegions is set; filtered on OptInStatus all the same)."""
+    ec2 = session.client(
+        "ec2", region_name=region, endpoint_url=endpoint_url, config=client_config(limits=limits)
+    )
+    listed = ec2.describe_regions().get("Regions")
+    if not isinstance(listed, list):
+        raise ListingError("MalformedResponse", "DescribeRegions: Regions is not a list")
+    return frozenset(
+        entry["RegionName"]
+        for entry in listed
+        if isinstance(entry, dict)
+        and isinstance(entry.get("RegionName"), str)
+        and entry.get("OptInStatus", "opt-in-not-required") in ENABLED_OPT_IN
+    )
+
+
+def _identity(item: Any, keys: tuple[str, ...]) -> str | None:
+    if isinstance(item, dict):
+        for key in keys:
+            value = item.get(key)
+            if isinstance(value, str) and value:
+                return f"{key}={value}"
+    return None
 
 
 def _pages(
@@ -128,17 +190,20 @@ def _pages(
     result_key: str,
     page_size: int,
     should_stop: Callable[[], bool],
+    identity_keys: tuple[str, ...],
     **params: Any,
 ) -> Iterator[list[Any]]:
     """Follow NextToken to the end with botocore's paginator.
 
     A token seen before ends the listing with an error rather than looping, and so does a
-    run of empty pages that never ends. A page without its list is malformed, never "none".
+    run of empty pages, or of pages listing only what was listed already, that never
+    ends. A page without its list is malformed, never "none".
     """
     paginator = client.get_paginator(operation)
     pages = iter(paginator.paginate(**params, PaginationConfig={"PageSize": page_size}))
     seen_tokens: set[str] = set()
-    empty_in_a_row = 0
+    seen_items: set[str] = set()
+    empty_in_a_row = repeated_in_a_row = 0
     while True:
         if should_stop():
             raise ListingError("DeadlineExceeded", "stopped early: the time budget ran out")
@@ -158,6 +223,15 @@ def _pages(
                 "MalformedResponse",
                 f"{empty_in_a_row} empty pages in a row, each with a new NextToken",
             )
+        ids = [_identity(item, identity_keys) for item in items]
+        repeated = bool(ids) and all(i is not None and i in seen_items for i in ids)
+        repeated_in_a_row = repeated_in_a_row + 1 if repeated and token else 0
+        if repeated_in_a_row >= MAX_REPEATED_PAGES_IN_A_ROW:
+            raise ListingError(
+                "RepeatedPages",
+                f"{repeated_in_a_row} pages in a row listed only {result_key} already listed",
+            )
+        seen_items.update(i for i in ids if i is not None)
         if token:
             if token in seen_tokens:
                 raise ListingError("RepeatedNextToken", "the same NextToken came back twice")
@@ -168,9 +242,17 @@ def backup_pages(
     client: BaseClient, shared: bool, should_stop: Callable[[], bool]
 ) -> Iterator[list[Any]]:
     return _pages(
-        client, "describe_backups", "Backups", BACKUPS_PAGE_SIZE, should_stop, Shared=shared
+        client,
+        "describe_backups",
+        "Backups",
+        BACKUPS_PAGE_SIZE,
+        should_stop,
+        ("BackupArn", "BackupId"),
+        Shared=shared,
     )
 
 
 def cluster_pages(client: BaseClient, should_stop: Callable[[], bool]) -> Iterator[list[Any]]:
-    return _pages(client, "describe_clusters", "Clusters", CLUSTERS_PAGE_SIZE, should_stop)
+    return _pages(
+        client, "describe_clusters", "Clusters", CLUSTERS_PAGE_SIZE, should_stop, ("ClusterId",)
+    )

@@ -10,41 +10,32 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError, PaginationError
 
 from ..constants import DEFAULT_MAX_WORKERS, DEFAULT_MEMBER_ROLE_NAME, RETRY_MODE
 from ..engine.audit import Audit, Report, Scope
-from ..engine.model import ScanError, safe_text
+from ..engine.model import ScanError
 from ..engine.policy import Policy
+from ..regions import ALL_REGIONS
+from .accounts import Access, AccountPlan, organization_role_arns, set_up_accounts
 from .cloudhsm import (
     DEFAULT_LIMITS,
     SERVICE,
-    Account,
     ClientLimits,
     ListingError,
-    assume_role,
     backup_pages,
-    caller_account,
     client_config,
     cluster_pages,
 )
-from .organizations import (
-    AccountListingError,
-    list_active_accounts,
-    member_role_arn,
-    partition_of,
-)
+from .errors import describe_exception
 
 CLUSTERS, OWNED, SHARED = "clusters", "owned", "shared"
 OPERATION = {CLUSTERS: "DescribeClusters", OWNED: "DescribeBackups", SHARED: "DescribeBackups"}
-GLOBAL = "global"
 # How often a waiting thread looks up: a worker blocked on a full queue, or the main loop
 # waiting for a page while the time budget may have run out.
 POLL_SECONDS = 0.2
@@ -55,8 +46,19 @@ def never() -> bool:
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """A wall-clock bound: `should_stop` turns true `seconds` after it was made."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def should_stop(self) -> bool:
+        return time.monotonic() - self.started >= self.seconds
+
+
+@dataclass(frozen=True)
 class ScanRequest:
-    regions: Sequence[str]
+    regions: Sequence[str]  # checked names; "all": every region enabled for each account
     policy: Policy
     policy_source: str = "defaults"
     role_arns: Sequence[str] = ()
@@ -66,6 +68,7 @@ class ScanRequest:
     retry_mode: str = RETRY_MODE
     should_stop: Callable[[], bool] = never
     session: boto3.session.Session | None = None
+    home_region: str | None = None  # where STS and DescribeRegions are asked
     now: datetime | None = None
     limits: ClientLimits = DEFAULT_LIMITS  # timeouts and attempts per call (tests shrink them)
     # A batch of a fan-out audits its caller's own account only when it is in the batch.
@@ -89,85 +92,17 @@ class _Listing:
         return OPERATION[self.kind]
 
 
-def describe_exception(exc: BaseException) -> tuple[str, str]:
-    """(code, one-line message) for an error entry. Never includes credentials."""
-    if isinstance(exc, ListingError):
-        return exc.code, exc.message
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return safe_text(error.get("Code") or "ClientError", 64), safe_text(
-            error.get("Message") or str(exc), 300
-        )
-    if isinstance(exc, PaginationError):  # its text quotes the token: say it without
-        return "RepeatedNextToken", "the same NextToken came back twice"
-    return type(exc).__name__, safe_text(str(exc), 300)
-
-
-def _accounts(request: ScanRequest, session: boto3.session.Session, audit: Audit) -> list[Account]:
-    accounts: list[Account] = []
-    try:
-        if request.include_caller:
-            own = caller_account(session, request.endpoint_url, request.limits)
-            accounts.append(Account(own, session))
-    except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
-        code, message = describe_exception(exc)
-        audit.add_error(ScanError("unknown", GLOBAL, "GetCallerIdentity", code, message))
-    own_id = accounts[0].account_id if accounts else None
-    for role_arn in [*request.role_arns, *_organization_roles(request, session, own_id, audit)]:
-        try:
-            account = assume_role(
-                session, role_arn, request.external_id, request.endpoint_url, request.limits
-            )
-        except Exception as exc:  # noqa: BLE001 - even a garbled answer is an error entry
-            code, message = describe_exception(exc)
-            account_id = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "unknown"
-            audit.add_error(ScanError(account_id, GLOBAL, "AssumeRole", code, message))
-            continue
-        if all(a.account_id != account.account_id for a in accounts):
-            accounts.append(account)
-    return accounts
-
-
-def _organization_roles(
-    request: ScanRequest, session: boto3.session.Session, own_id: str | None, audit: Audit
-) -> list[str]:
-    """The member role of each listed account but the caller's own and those given by ARN.
-
-    A listing that fails is an error entry (the run is INCOMPLETE), never "no accounts"."""
-    if not request.organization:
-        return []
-    try:
-        members = list_active_accounts(
-            session,
-            parent_ids=request.organizational_units,
-            endpoint_url=request.endpoint_url,
-            limits=request.limits,
-            should_stop=request.should_stop,
-        )
-    except AccountListingError as exc:
-        audit.add_error(
-            ScanError(own_id or "unknown", GLOBAL, exc.operation, exc.code, exc.message)
-        )
-        return []
-    partition = partition_of(session, request.regions)
-    given = {arn.split(":")[4] for arn in request.role_arns if arn.count(":") >= 5}
-    return [
-        member_role_arn(account_id, request.member_role_name, partition)
-        for account_id in members
-        if account_id != own_id and account_id not in given
-    ]
-
-
-def _plan(request: ScanRequest, accounts: list[Account]) -> list[_Listing]:
+def _plan(request: ScanRequest, plans: list[AccountPlan]) -> list[_Listing]:
     config = client_config(request.max_workers, request.retry_mode, request.limits)
     kinds = [CLUSTERS, OWNED] + ([SHARED] if request.policy.include_shared else [])
     listings: list[_Listing] = []
-    for account in accounts:
-        for region in request.regions:
-            client = account.session.client(
+    for plan in plans:
+        for region in plan.regions:
+            client = plan.account.session.client(
                 SERVICE, region_name=region, endpoint_url=request.endpoint_url, config=config
             )
-            listings.extend(_Listing(account.account_id, region, kind, client) for kind in kinds)
+            account_id = plan.account.account_id
+            listings.extend(_Listing(account_id, region, kind, client) for kind in kinds)
     return listings
 
 
@@ -217,7 +152,9 @@ def _fold(audit: Audit, listing: _Listing, page: list[Any]) -> None:
     except Exception as exc:  # noqa: BLE001 - the run goes on, INCOMPLETE
         code, message = describe_exception(exc)
         audit.add_error(
-            ScanError(listing.account_id, listing.region, listing.operation, code, message)
+            ScanError(
+                listing.account_id, listing.region, listing.operation, code, message, listing.kind
+            )
         )
 
 
@@ -238,7 +175,7 @@ def _handle(
     running.discard(listing)
     if event == "failed":
         code, message = describe_exception(payload)
-        audit.add_error(ScanError(*where, listing.operation, code, message))
+        audit.add_error(ScanError(*where, listing.operation, code, message, listing.kind))
         if listing.kind == CLUSTERS:
             audit.clusters_unavailable(*where)
         elif listing.kind == OWNED:
@@ -248,26 +185,43 @@ def _handle(
             _fold(audit, held, page)
 
 
-def scan(request: ScanRequest) -> Report:
-    started = time.monotonic()
-    session = request.session or boto3.session.Session()
-    now = request.now or datetime.now(UTC)
-    audit = request.audit_factory(request.policy, now)
-    accounts = _accounts(request, session, audit)
-    for account in accounts:  # every audited account is in the breakdown, zero or not
-        audit.by_account.setdefault(account.account_id, 0)
-    listings = _plan(request, accounts)
+def _start_workers(
+    listings: list[_Listing],
+    request: ScanRequest,
+    results: queue.Queue[tuple[Any, ...]],
+    gone: threading.Event,
+) -> list[threading.Thread]:
+    """Daemon threads: one stuck in a call when time runs out never keeps the process alive."""
+    todo: queue.SimpleQueue[_Listing] = queue.SimpleQueue()
+    for listing in listings:
+        todo.put(listing)
 
+    def work() -> None:
+        while not gone.is_set():
+            try:
+                listing = todo.get_nowait()
+            except queue.Empty:
+                return
+            _run_listing(listing, request.should_stop, results, gone)
+
+    count = max(1, min(request.max_workers, len(listings) or 1))
+    threads = [
+        threading.Thread(target=work, name=f"listing-{n}", daemon=True) for n in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _read(audit: Audit, listings: list[_Listing], request: ScanRequest) -> None:
+    """Every listing side by side; returns when all ended or time ran out."""
     results: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max(64, 4 * len(listings)))
     waiting: Held = {(lst.account_id, lst.region): [] for lst in listings}
     running = set(listings)
     gone = threading.Event()  # set when the main loop leaves: workers stop and never block
-    workers = max(1, min(request.max_workers, len(listings) or 1))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing")
     abandoned = False  # listings left stuck in a call when time ran out
+    threads = _start_workers(listings, request, results, gone)
     try:
-        for listing in listings:
-            pool.submit(_run_listing, listing, request.should_stop, results, gone)
         while running:
             try:
                 event, listing, payload = results.get(timeout=POLL_SECONDS)
@@ -285,16 +239,59 @@ def scan(request: ScanRequest) -> Report:
                 _handle(audit, waiting, running, event, listing, payload)
     finally:
         gone.set()
-        # Join the workers only when all have ended; a stuck one ends on its own timeout.
-        pool.shutdown(wait=not (running or abandoned), cancel_futures=True)
+        if not (running or abandoned):  # all ended: join them; a stuck one is left behind
+            for thread in threads:
+                thread.join()
 
-    account_ids = tuple(a.account_id for a in accounts)
+
+def scan(request: ScanRequest) -> Report:
+    started = time.monotonic()
+    session = request.session or boto3.session.Session()
+    now = request.now or datetime.now(UTC)
+    audit = request.audit_factory(request.policy, now)
+    named = [r for r in request.regions if r != ALL_REGIONS]
+    access = Access(
+        session=session,
+        role_arns=request.role_arns,
+        external_id=request.external_id,
+        endpoint_url=request.endpoint_url,
+        home_region=request.home_region or session.region_name or next(iter(named), None),
+        limits=request.limits,
+    )
+    plans, setup_errors = set_up_accounts(
+        access, request.regions, request.should_stop, caller=request.include_caller
+    )
+    if request.organization:  # then every member of the organization, side by side too
+        members, listing_errors = organization_role_arns(
+            access,
+            plans,
+            member_role_name=request.member_role_name,
+            organizational_units=request.organizational_units,
+            should_stop=request.should_stop,
+        )
+        more, more_errors = set_up_accounts(
+            replace(access, role_arns=members), request.regions, request.should_stop, caller=False
+        )
+        known = {plan.account.account_id for plan in plans}
+        plans += [plan for plan in more if plan.account.account_id not in known]
+        setup_errors += listing_errors + more_errors
+    for error in setup_errors:
+        audit.add_error(error)
+    for plan in plans:  # every audited account is in the breakdown, zero or not
+        audit.by_account.setdefault(plan.account.account_id, 0)
+    _read(audit, _plan(request, plans), request)
+
+    account_ids = tuple(plan.account.account_id for plan in plans)
+    regions = tuple(dict.fromkeys(r for plan in plans for r in plan.regions)) or tuple(named)
     scope = Scope(
-        regions=tuple(request.regions),
+        regions=regions,
         account_id=account_ids[0] if account_ids else "unknown",
         accounts=account_ids,
         include_shared=request.policy.include_shared,
         policy_source=request.policy_source,
+        regions_not_enabled=tuple(
+            (plan.account.account_id, plan.not_enabled) for plan in plans if plan.not_enabled
+        ),
     )
     report = audit.finish(scope)
     report.duration_seconds = time.monotonic() - started

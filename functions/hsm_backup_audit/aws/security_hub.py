@@ -26,11 +26,18 @@ from ..engine.audit import Report
 from ..engine.model import safe_text
 from ..engine.policy import Policy
 from ..engine.security_hub_outcome import ImportProblem, SecurityHubOutcome
-from .cloudhsm import DEFAULT_LIMITS, ClientLimits, account_id_of_role, assume_role, caller_account
+from .cloudhsm import (
+    DEFAULT_LIMITS,
+    ClientLimits,
+    account_id_of_role,
+    assume_role,
+    caller_account,
+    sts_client,
+)
 from .delivery import DELIVERY_CONFIG
+from .errors import describe_exception
 from .organizations import member_role_arn
 from .organizations import partition_of as organization_partition
-from .scanner import describe_exception
 
 SERVICE = "securityhub"
 DEFAULT_PARTITION = "aws"
@@ -61,11 +68,14 @@ class AccountSessions:
     _cache: dict[str, boto3.session.Session] = field(default_factory=dict, init=False)
     _own: str | None = field(default=None, init=False)
 
+    def _sts(self) -> Any:
+        return sts_client(self.session, None, self.endpoint_url, self.limits)
+
     def __call__(self, account_id: str) -> boto3.session.Session:
         if account_id in self._cache:
             return self._cache[account_id]
         if self._own is None:
-            self._own = caller_account(self.session, self.endpoint_url, self.limits)
+            self._own = caller_account(self._sts())
         if account_id == self._own:
             found = self.session
         else:
@@ -75,9 +85,7 @@ class AccountSessions:
                 roles = [member_role_arn(account_id, self.member_role_name, partition)]
             if not roles:
                 raise LookupError(f"no member role is configured for account {account_id}")
-            found = assume_role(
-                self.session, roles[0], self.external_id, self.endpoint_url, self.limits
-            ).session
+            found = assume_role(self._sts(), roles[0], self.external_id, None).session
         self._cache[account_id] = found
         return found
 

@@ -43,6 +43,8 @@ class Scope:
     accounts: tuple[str, ...]
     include_shared: bool
     policy_source: str = "defaults"
+    # `--region all`: per account, the CloudHSM regions skipped as not enabled for it
+    regions_not_enabled: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass

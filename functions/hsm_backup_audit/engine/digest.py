@@ -270,7 +270,7 @@ def _error_lines(report: Report) -> list[str]:
     for error in report.errors[:ERRORS_SHOWN]:
         lines.append(
             f"  {clean(error.account_id, 20)} {clean(error.region, 30)} "
-            f"{clean(error.operation, 40)}: {clean(error.code, 64)}: {clean(error.message, 300)}"
+            f"{clean(error.call, 50)}: {clean(error.code, 64)}: {clean(error.message, 300)}"
         )
     if len(report.errors) > ERRORS_SHOWN:
         lines.append(f"  ... {len(report.errors) - ERRORS_SHOWN:,} more errors in the full report")

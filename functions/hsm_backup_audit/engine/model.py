@@ -291,15 +291,24 @@ class ScanError:
     operation: str
     code: str
     message: str
+    listing: str | None = None  # clusters, owned or shared; None for account set-up calls
+
+    @property
+    def call(self) -> str:
+        """The operation as shown: DescribeBackups (shared) tells the two listings apart."""
+        return f"{self.operation} ({self.listing})" if self.listing else self.operation
 
     def to_dict(self) -> dict[str, str]:
-        return {
+        entry = {
             "account_id": self.account_id,
             "region": self.region,
             "operation": self.operation,
             "code": self.code,
             "message": self.message,
         }
+        if self.listing:
+            entry["listing"] = self.listing
+        return entry
 
 
 @dataclass(slots=True)

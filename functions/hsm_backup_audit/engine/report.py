@@ -35,6 +35,7 @@ def to_document(report: Report) -> dict[str, Any]:
             "accounts": list(scope.accounts),
             "include_shared": scope.include_shared,
             "policy_source": scope.policy_source,
+            "regions_not_enabled": {acct: list(names) for acct, names in scope.regions_not_enabled},
         },
         "summary": {
             "backups_scanned": report.backups_scanned,
@@ -147,6 +148,11 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
+def _listing(listing: str | None) -> str:
+    """ " (shared)" after DescribeBackups: which listing failed (one of our own words)."""
+    return f" ({listing})" if listing else ""
+
+
 def error_lines(report: Report) -> list[str]:
     if not report.errors:
         return []
@@ -154,7 +160,8 @@ def error_lines(report: Report) -> list[str]:
     for error in report.errors:
         lines.extend(
             _wrap(
-                f"{_value(error.account_id)} {_value(error.region)} {_value(error.operation)}: "
+                f"{_value(error.account_id)} {_value(error.region)} "
+                f"{_value(error.operation)}{_listing(error.listing)}: "
                 f"{_value(error.code)}: {_prose(error.message)}",
                 "  ",
             )

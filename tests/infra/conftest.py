@@ -45,8 +45,16 @@ FULL_CONTEXT: dict[str, Any] = {
 
 
 def cdk_json_context() -> dict[str, Any]:
-    """The context the CLI would pass: cdk.json's."""
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    """The context the CLI would pass: cdk.json's (a key given twice fails every infra test:
+    the JSON reader keeps the last, so the first would be silently ignored)."""
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"cdk.json repeats a key: {sorted(keys)}"
+        return dict(pairs)
+
+    document = json.loads((ROOT / "cdk.json").read_text(), object_pairs_hook=no_duplicates)
+    context: dict[str, Any] = document["context"]
     return context
 
 

@@ -62,8 +62,11 @@ def test_member_role_can_only_describe_backups_and_clusters(default: Synth) -> N
 
 
 def test_with_regions_all_the_member_role_may_list_its_enabled_regions(full: Synth) -> None:
-    (policy,) = _role(full)["Policies"]
-    statements = policy["PolicyDocument"]["Statement"]
+    statements = [
+        statement
+        for policy in _role(full)["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
     # (securityHub=true adds only imports into its own default products: test_security_hub_iam)
     assert [s for s in statements if s["Resource"] == "*"] == [
         {

@@ -19,6 +19,8 @@ EXPECTED_FULL = {
     # Resource::* only on the two policies that hold nothing else
     ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAudit/Audit/ReadCloudHsmBackups/Resource"),
     ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAudit/Audit/WriteTraces/Resource"),
+    # regions `all`: ec2:DescribeRegions, alone in its policy
+    ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAudit/Audit/ListEnabledRegions/Resource"),
     ("AwsSolutions-IAM5[Resource::*]", "HsmBackupAuditMemberRole/MemberRole/Resource"),
     (
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/hsm-backup-audit-member]",

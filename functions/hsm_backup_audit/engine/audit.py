@@ -6,7 +6,7 @@ index; findings are kept because they are the output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -98,6 +98,21 @@ class Report:
     @property
     def highest_severity(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
+
+
+def verdict(findings: Iterable[Finding], errors: Sequence[ScanError]) -> Status:
+    """INCOMPLETE when anything could not be read (it wins: never "compliant" unseen), else
+    NON_COMPLIANT when a finding is above INFO, else COMPLIANT."""
+    if errors:
+        return Status.INCOMPLETE
+    if any(f.severity > Severity.INFO for f in findings):
+        return Status.NON_COMPLIANT
+    return Status.COMPLIANT
+
+
+def error_order(error: ScanError) -> tuple[str, str, str, str]:
+    """The order errors are reported in, whatever order they happened in."""
+    return (error.account_id, error.region, error.operation, error.code)
 
 
 @dataclass(slots=True)
@@ -266,15 +281,9 @@ class Audit:
             )
         findings = apply_exemptions(findings, self.policy, self.now.date())
         findings.sort(key=Finding.sort_key)
-        errors = sorted(self.errors, key=lambda e: (e.account_id, e.region, e.operation, e.code))
-        if errors:
-            status = Status.INCOMPLETE
-        elif any(f.severity > Severity.INFO for f in findings):
-            status = Status.NON_COMPLIANT
-        else:
-            status = Status.COMPLIANT
+        errors = sorted(self.errors, key=error_order)
         return Report(
-            status=status,
+            status=verdict(findings, errors),
             generated_at=generated_at or self.now,
             scope=scope,
             backups_scanned=self.backups_scanned,

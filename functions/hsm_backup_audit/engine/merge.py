@@ -14,8 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..constants import Severity, Status
-from .audit import Report, Scope
+from .audit import Report, Scope, error_order, verdict
 from .model import Finding, ScanError
 from .partial import GLOBAL, Cell, CellData, Identity, PartialInfo, SharedView
 from .partial_reader import MergeError, Partial, read_partial, read_partial_text
@@ -168,15 +167,9 @@ def _report(
             by_region[region] = by_region.get(region, 0) + data.backups_scanned
             by_account[account] = by_account.get(account, 0) + data.backups_scanned
     findings.sort(key=Finding.sort_key)
-    errors.sort(key=lambda e: (e.account_id, e.region, e.operation, e.code))
-    if errors:
-        status = Status.INCOMPLETE
-    elif any(f.severity > Severity.INFO for f in findings):
-        status = Status.NON_COMPLIANT
-    else:
-        status = Status.COMPLIANT
+    errors.sort(key=error_order)
     return Report(
-        status=status,
+        status=verdict(findings, errors),
         generated_at=datetime.min,
         scope=scope,
         backups_scanned=sum(data.backups_scanned for data in cells.values()),

@@ -1,4 +1,4 @@
-"""Issue 13's figures: merging 1,000 partial reports, and an organization fanned out.
+"""The organization figures: merging 1,000 partial reports, and an organization fanned out.
 
 `make bench BENCH_ARGS="--only fanout"` runs this section alone.
 """
@@ -64,7 +64,7 @@ def _merge_all(documents: Sequence[str]) -> dict[str, Any]:
 
 
 def merge_figures(say: Say, now: datetime) -> list[tuple[str, bool, str]]:
-    say(f"== Issue 13: merge {PARTIALS:,} partial reports, {PARTIALS * FINDINGS_EACH:,} findings")
+    say(f"== Merge {PARTIALS:,} partial reports, {PARTIALS * FINDINGS_EACH:,} findings")
     documents = _partial_documents(now)
     size = sum(len(d) for d in documents)
     gc.collect()
@@ -118,7 +118,7 @@ def organization_figures(
     estate = [Listing(a, r, BACKUPS_PER_REGION) for a in accounts for r in ORG_REGIONS]
     say("")
     say(
-        f"== Issue 13: an organization of {len(accounts)} accounts x {len(ORG_REGIONS)} regions "
+        f"== An organization of {len(accounts)} accounts x {len(ORG_REGIONS)} regions "
         f"on moto, {latency * 1000:.0f} ms a call: plan, {SIDE_BY_SIDE} batches of "
         f"{BATCH_SIZE} side by side, merge"
     )

@@ -26,16 +26,19 @@ from .constants import (
 from .engine.model import safe_text
 
 
-def role_arn(text: str) -> str:
-    if not re.fullmatch(ROLE_ARN_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME): {safe_text(text, 80)!r}"
-        )
+def _matching(pattern: str, text: str, expected: str) -> str:
+    """`text` when it matches `pattern`, else one line saying what was expected."""
+    if not re.fullmatch(pattern, text):
+        raise argparse.ArgumentTypeError(f"{expected}: {safe_text(text, 80)!r}")
     return text
 
 
+def role_arn(text: str) -> str:
+    return _matching(ROLE_ARN_PATTERN, text, "not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+
+
 def external_id(text: str) -> str:
-    if not re.fullmatch(EXTERNAL_ID_PATTERN, text):
+    if not re.fullmatch(EXTERNAL_ID_PATTERN, text):  # never echoed: say only what it must be
         raise argparse.ArgumentTypeError(
             "must be 2 to 1224 characters of letters, digits and _+=,.@:/-"
         )
@@ -80,19 +83,15 @@ def endpoint_url(text: str) -> str:
 
 
 def role_name(text: str) -> str:
-    if not re.fullmatch(ROLE_NAME_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an IAM role name (1 to 64 letters, digits and _+=,.@-): {safe_text(text, 80)!r}"
-        )
-    return text
+    return _matching(
+        ROLE_NAME_PATTERN, text, "not an IAM role name (1 to 64 letters, digits and _+=,.@-)"
+    )
 
 
 def organizational_unit(text: str) -> str:
-    if not re.fullmatch(ORGANIZATIONAL_UNIT_PATTERN, text):
-        raise argparse.ArgumentTypeError(
-            f"not an organizational unit id (ou-xxxx-xxxxxxxx): {safe_text(text, 80)!r}"
-        )
-    return text
+    return _matching(
+        ORGANIZATIONAL_UNIT_PATTERN, text, "not an organizational unit id (ou-xxxx-xxxxxxxx)"
+    )
 
 
 DESCRIPTION = (

@@ -13,11 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 import botocore.session
 from botocore.model import ListShape, MapShape, Shape, StructureShape
+
+from hsm_backup_audit.engine.changes import ResolvedFinding
+from hsm_backup_audit.engine.model import Finding
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
 TIMESTAMP_MEMBERS = {"CreatedAt", "UpdatedAt", "FirstObservedAt", "LastObservedAt", "ProcessedAt"}
@@ -152,3 +156,18 @@ def asff_problems(document: Any) -> list[str]:
 def assert_valid_asff(document: Any) -> None:
     problems = asff_problems(document)
     assert not problems, "\n".join(problems)
+
+
+def resolved_of(finding: Finding, first_seen: datetime) -> ResolvedFinding:
+    """A finding as the run history remembers it once it is resolved."""
+    return ResolvedFinding(
+        id=finding.id,
+        rule=str(finding.rule),
+        severity=finding.severity.name,
+        account_id=finding.account_id,
+        region=finding.region,
+        cluster_id=finding.cluster_id,
+        backup_id=finding.backup_id,
+        first_seen=first_seen,
+        message=finding.message,
+    )

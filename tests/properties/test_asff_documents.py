@@ -13,7 +13,7 @@ from hsm_backup_audit.engine.asff import run_documents
 from hsm_backup_audit.engine.changes import ResolvedFinding
 from hsm_backup_audit.engine.model import Finding
 from hsm_backup_audit.engine.policy import Exemption
-from tests.asff_model import asff_problems
+from tests.asff_model import asff_problems, resolved_of
 
 from .strategies import NOW, hostile_text
 
@@ -45,18 +45,7 @@ findings = st.builds(
 
 @st.composite
 def resolved_findings(draw: Any) -> ResolvedFinding:
-    finding = draw(findings)
-    return ResolvedFinding(
-        id=finding.id,
-        rule=str(finding.rule),
-        severity=finding.severity.name,
-        account_id=finding.account_id,
-        region=finding.region,
-        cluster_id=finding.cluster_id,
-        backup_id=finding.backup_id,
-        first_seen=draw(moments),
-        message=finding.message,
-    )
+    return resolved_of(draw(findings), draw(moments))
 
 
 exemptions = st.builds(

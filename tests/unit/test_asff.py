@@ -18,7 +18,7 @@ from hsm_backup_audit.engine.changes import ResolvedFinding
 from hsm_backup_audit.engine.model import Finding, parse_backup, parse_cluster
 from hsm_backup_audit.engine.policy import Exemption, Policy
 from hsm_backup_audit.engine.rules import backup_findings, cluster_findings
-from tests.asff_model import asff_problems, assert_valid_asff
+from tests.asff_model import asff_problems, assert_valid_asff, resolved_of
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 FIRST_SEEN = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
@@ -46,17 +46,7 @@ def a_finding(**changes: Any) -> Finding:
 
 
 def resolved_from(finding: Finding) -> ResolvedFinding:
-    return ResolvedFinding(
-        id=finding.id,
-        rule=str(finding.rule),
-        severity=finding.severity.name,
-        account_id=finding.account_id,
-        region=finding.region,
-        cluster_id=finding.cluster_id,
-        backup_id=finding.backup_id,
-        first_seen=FIRST_SEEN,
-        message=finding.message,
-    )
+    return resolved_of(finding, FIRST_SEEN)
 
 
 def document(finding: Finding, partition: str = "aws") -> dict[str, Any]:

@@ -187,7 +187,8 @@ TIME_RESERVE_SECONDS = 60
 DIGEST_BODY_BUDGET_BYTES = 240 * 1024
 # What a person reads: the digest groups and cuts to stay under this, whatever the fleet.
 DIGEST_READABLE_BYTES = 64 * 1024
-DIGEST_SUBJECT_MAX = 100
+# SNS Publish: "Subjects must be ... less than 100 characters long" (botocore's model).
+DIGEST_SUBJECT_MAX = 99
 # SNS message attributes, for subscription filter policies.
 ATTRIBUTE_STATUS = "status"
 ATTRIBUTE_FINDINGS = "findings"

@@ -21,6 +21,7 @@ from .aws.security_hub import AccountSessions, import_run, never
 from .configuration import Configuration
 from .constants import (
     NOTIFY_ALWAYS,
+    NOTIFY_CHANGES,
     NOTIFY_FINDINGS,
     SECURITY_HUB_STOP_SECONDS,
     TIME_RESERVE_SECONDS,
@@ -87,6 +88,7 @@ def _deliver(
         publish=publish,
         baseline_problem=history.problem,
         security_hub=security_hub,
+        weekly=is_weekly_digest(report, config),
     )
 
 
@@ -137,14 +139,23 @@ def read_run_history(config: Configuration, outbox: Outbox) -> History:
     return history
 
 
+def is_weekly_digest(report: Report, config: Configuration) -> bool:
+    """NOTIFY=changes sends the full digest on WEEKLY_DIGEST_DAY (UTC), and says so."""
+    weekday = WEEKDAYS[report.generated_at.weekday()]
+    return config.notify == NOTIFY_CHANGES and weekday == config.weekly_digest_day
+
+
 def publish_reason(report: Report, config: Configuration, history: History) -> str | None:
     """Why this run publishes its digest, or None when NOTIFY says to stay silent."""
     if config.notify == NOTIFY_ALWAYS:
         return "notify=always"
-    if config.notify == NOTIFY_FINDINGS:
-        return None if report.status == Status.COMPLIANT else f"status {report.status}"
-    changes = report.changes
     previous = history.last_status or (history.baseline or {}).get("status")
+    if config.notify == NOTIFY_FINDINGS:
+        if report.status != Status.COMPLIANT:
+            return f"status {report.status}"
+        # One all-clear when the status turns COMPLIANT: the day everything was fixed.
+        return "all clear" if previous is not None and previous != str(report.status) else None
+    changes = report.changes
     if report.status == Status.INCOMPLETE:
         return "incomplete"
     if changes is None or changes.baseline_generated_at is None:
@@ -153,7 +164,7 @@ def publish_reason(report: Report, config: Configuration, history: History) -> s
         return "changes"
     if previous != str(report.status):
         return "status changed"
-    if WEEKDAYS[report.generated_at.weekday()] == config.weekly_digest_day:
+    if is_weekly_digest(report, config):
         return "weekly digest"
     return None
 

@@ -161,9 +161,12 @@ def test_three_runs_over_a_changing_fleet_then_silence_then_all_clear(
     )
     (message,) = second.messages
     since = f"since {first.document['generated_at'][:10]}"
-    assert message["Subject"].startswith("[INCOMPLETE] CloudHSM backup audit incomplete")
+    assert message["Subject"].startswith("[INCOMPLETE] 2 scan errors; 1 new, 1 resolved")
     body = message["Message"]
-    assert f"1 new, 1 resolved since {first.document['generated_at']}; 0 unchanged." in body
+    assert (
+        f"Since {first.document['generated_at']}: 1 new (1 HIGH), 1 resolved (1 HIGH); "
+        "0 unchanged." in body
+    )
     assert f"  NEW [HIGH] never-expires  {pinned_again}  cluster {pki}  {PRIMARY}" in body
     assert f"  RESOLVED [HIGH] never-expires  {pinned}  cluster {pki}  {PRIMARY}" in body
     assert older not in body
@@ -187,7 +190,7 @@ def test_three_runs_over_a_changing_fleet_then_silence_then_all_clear(
     assert (third.metrics[("NewFindings", ())], third.metrics[("ResolvedFindings", ())]) == (1, 2)
     (message,) = third.messages
     assert message["Subject"] == (
-        f"[NON_COMPLIANT] CloudHSM backups 123456789012: 1 new, 2 resolved {since}; 2 findings"
+        f"[NON_COMPLIANT] 1 new, 2 resolved {since} - CloudHSM backups 123456789012: 2 findings"
     )
     body = message["Message"]
     assert body.index("NEW (1)") < body.index("RESOLVED (2)") < body.index("STILL OPEN (1)")
@@ -209,11 +212,9 @@ def test_three_runs_over_a_changing_fleet_then_silence_then_all_clear(
     fifth = run_once(inbox, bucket, capsys)
     assert fifth.summary["status"] == "COMPLIANT"
     (message,) = fifth.messages
-    assert message["Subject"].startswith(
-        "[COMPLIANT] CloudHSM backups 123456789012: all clear, 0 new, 2 resolved since "
-    )
+    assert message["Subject"].startswith("[COMPLIANT] all clear: 0 new, 2 resolved")
     body = message["Message"]
-    assert "All clear: 2 findings resolved." in body
+    assert "All clear: 2 findings above INFO resolved." in body
     assert f"  RESOLVED [HIGH] never-expires  {pinned_again}" in body
     assert f"  RESOLVED [HIGH] mode  {old}" in body
     assert fifth.attributes["resolved_findings"] == "2"

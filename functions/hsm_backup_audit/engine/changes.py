@@ -36,6 +36,9 @@ class ResolvedFinding:
     backup_id: str | None
     first_seen: datetime
     message: str
+    # Why it is gone: "fixed", "backup deleted", "cluster deleted", "exemption added" or
+    # "no longer audited".
+    reason: str = "fixed"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Changes:
     resolved: tuple[ResolvedFinding, ...]
     unchanged: int
     first_seen: Mapping[str, datetime]  # finding id -> when first seen, every finding of the run
+    # Baseline findings in places this run did not read: neither resolved nor new.
+    not_checked: tuple[ResolvedFinding, ...] = ()
 
     @property
     def has_baseline(self) -> bool:

@@ -124,6 +124,7 @@ class BackupRecord:
     backup_ref: str | None = None  # raw BackupId (or ARN, or a digest of the item): finding id
     cluster_ref: str | None = None  # raw ClusterId; None: no cluster to group it with
     arn: str | None = None  # raw BackupArn: the resource Security Hub names
+    source_region: str | None = None  # a cross-region copy: its source's (and cluster's) region
 
     @property
     def dedupe_key(self) -> int | None:
@@ -166,6 +167,7 @@ def parse_backup(raw: Any, account_id: str, region: str, shared: bool) -> Backup
         backup_ref=backup_id or arn or _content_ref(item),
         cluster_ref=_raw_id(item.get("ClusterId")),
         arn=arn,
+        source_region=_optional_text(item.get("SourceRegion")),
     )
 
 
@@ -249,6 +251,16 @@ class Finding:
     # Which backup of this run it is about (the de-duplication key): never shown, counted
     # by `backups_noncompliant` so that backups without any id still count one by one.
     backup_key: int | None = None
+    # A cross-region copy: the region of its source, where its cluster is (None: not a copy).
+    source_region: str | None = None
+    # Its cluster was not listed this run where it lives, though that listing was read
+    # completely: the cluster is deleted, so no fix may name it.
+    cluster_deleted: bool = False
+
+    @property
+    def cluster_region(self) -> str:
+        """Where the finding's cluster is: a copy's source region, else its own."""
+        return self.source_region or self.region
 
     @property
     def id(self) -> str:

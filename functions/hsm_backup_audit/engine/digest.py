@@ -12,6 +12,7 @@ says how many findings are left out and where the complete JSON report is.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -23,11 +24,24 @@ from ..constants import (
     ATTRIBUTE_SEVERITY,
     ATTRIBUTE_STATUS,
     DIGEST_READABLE_BYTES,
+    RULE_SEVERITY,
+    Rule,
 )
 from .audit import Report
 from .digest_blocks import finding_block, resolved_block
 from .digest_lines import error_lines, footer, rule_table, table, verdict
-from .digest_sections import Entry, Section, by_rule, clean, entries, fit, size_of
+from .digest_sections import (
+    Entry,
+    Located,
+    Render,
+    Section,
+    by_rule,
+    clean,
+    entries,
+    fit,
+    plural,
+    size_of,
+)
 from .digest_subject import split_new, subject_line
 from .model import Finding
 from .rules import on_deleted_cluster
@@ -103,48 +117,48 @@ def _without_deleted_clusters(report: Report, findings: list[Finding]) -> list[F
     return out
 
 
+def _add(
+    sections: list[Section],
+    kind: str,
+    title: list[str],
+    findings: Sequence[Located],
+    render: Render,
+    more: str,
+) -> None:
+    """One section per rule (so each gets its fair share); the first carries the title."""
+    for number, (rule, items) in enumerate(by_rule(findings).items()):
+        heading = title if number == 0 else []
+        if kind == "open":
+            severity = RULE_SEVERITY[Rule(rule)].name
+            heading = [*heading, "", f"[{severity}] {rule}: {plural(len(items), 'finding')}"]
+        sections.append(Section(heading, entries(items), render, f"{rule} {more}", kind))
+
+
 def _sections(
     report: Report, new: list[Finding], still_open: list[Finding], report_url: str | None
 ) -> list[Section]:
     changes = report.changes
     compared = changes is not None and changes.baseline_generated_at is not None
     sections: list[Section] = []
-
-    def add(kind: str, title: list[str], groups: dict[str, list[Entry]], render, more: str) -> None:  # type: ignore[no-untyped-def]
-        for number, (rule, items) in enumerate(groups.items()):
-            heading = title if number == 0 else []
-            if kind == "open":
-                severity = items[0][0].severity.name
-                count = sum(len(e) for e in items)
-                heading = [
-                    *heading,
-                    "",
-                    f"[{severity}] {rule}: {count:,} finding{'' if count == 1 else 's'}",
-                ]
-            sections.append(Section(heading, items, render, f"{rule} {more}", kind))
-
-    def grouped(findings: list) -> dict[str, list[Entry]]:  # type: ignore[type-arg]
-        return {rule: entries(items) for rule, items in by_rule(findings).items()}
-
     if new:
         render = partial(_labelled, label="NEW ", report_url=report_url)
-        add("new", ["", f"NEW ({len(new):,})"], grouped(new), render, "new findings")
+        _add(sections, "new", ["", f"NEW ({len(new):,})"], new, render, "new findings")
     if compared and changes is not None and changes.resolved:
-        render = partial(_resolved, label="RESOLVED ")
         title = ["", f"RESOLVED ({len(changes.resolved):,})"]
-        add("resolved", title, grouped(list(changes.resolved)), render, "resolved findings")
+        render = partial(_resolved, label="RESOLVED ")
+        _add(sections, "resolved", title, changes.resolved, render, "resolved findings")
     if compared and changes is not None and changes.not_checked:
-        render = partial(_resolved, label="NOT CHECKED ", with_reason=False)
         title = [
             "",
             f"NOT CHECKED THIS RUN ({len(changes.not_checked):,}): where they are could not be "
             "read this run, so they are neither resolved nor new",
         ]
-        add("not_checked", title, grouped(list(changes.not_checked)), render, "findings")
+        render = partial(_resolved, label="NOT CHECKED ", with_reason=False)
+        _add(sections, "not_checked", title, changes.not_checked, render, "findings")
     if still_open:
-        render = partial(_labelled, label="- ", report_url=report_url)
         title = ["", f"{'STILL OPEN' if compared else 'FINDINGS'} ({len(still_open):,})"]
-        add("open", title, grouped(still_open), render, "findings")
+        render = partial(_labelled, label="- ", report_url=report_url)
+        _add(sections, "open", title, still_open, render, "findings")
     return sections
 
 

@@ -83,40 +83,70 @@ def _ascii(text: str) -> str:
     return clean(text, 1000).encode("ascii", "replace").decode("ascii")
 
 
-def subject_line(
-    report: Report, new: list[Finding] | None = None, *, weekly: bool = False
-) -> str:
-    """One ASCII line of at most DIGEST_SUBJECT_MAX characters: status, new, resolved first;
-    what does not fit is left out whole."""
-    counts = news(report, split_new(report)[0] if new is None else new)
-    lead = f"[{report.status}]"
-    if weekly:
-        lead += " weekly digest:"
-    if report.status == Status.INCOMPLETE:
-        lead += f" {plural(len(report.errors), 'scan error')};"
+@dataclass(frozen=True)
+class SubjectFacts:
+    """Everything a subject says, as plain values (so every subject can be tested)."""
+
+    status: str
+    who: str
+    findings: int
+    clusters: int
+    backups: int
+    errors: int = 0
+    weekly: bool = False
+    new: int | None = None  # None: no baseline, nothing is new or resolved
+    resolved: int = 0
+    info: int = 0  # INFO findings new or resolved, shown apart
+    since: str | None = None  # the baseline's day
+
+
+def compose_subject(facts: SubjectFacts) -> str:
+    """Parts in order of importance; each is kept only if it still fits whole, so the
+    subject is at most DIGEST_SUBJECT_MAX characters and never cut mid-part."""
+    status = f"[{facts.status}]"
+    weekly = " weekly digest:" if facts.weekly else ""
+    errors = f" {plural(facts.errors, 'scan error')};" if facts.status == Status.INCOMPLETE else ""
     core, info, since = "", "", ""
-    if counts is not None and report.changes is not None:
-        all_clear = report.status == Status.COMPLIANT and counts.resolved
-        core = f" {'all clear: ' if all_clear else ''}{len(counts.new):,} new"
-        core += f", {counts.resolved:,} resolved"
-        if counts.info:
-            info = f" (+{counts.info:,} INFO)"
-        if report.changes.baseline_generated_at is not None:
-            since = f" since {report.changes.baseline_generated_at:%Y-%m-%d}"
+    if facts.new is not None:
+        all_clear = facts.status == Status.COMPLIANT and facts.resolved
+        core = (
+            f" {'all clear: ' if all_clear else ''}{facts.new:,} new, {facts.resolved:,} resolved"
+        )
+        info = f" (+{facts.info:,} INFO)" if facts.info else ""
+        since = f" since {facts.since}" if facts.since else ""
+    total = f": {plural(facts.findings, 'finding')}"
+    if facts.new is None:
+        total += f" in {plural(facts.clusters, 'cluster')}"
+        if facts.status == Status.COMPLIANT:
+            total = f": {plural(facts.backups, 'backup')} checked, {total[2:]}"
+    what = f"{' -' if core else ''} CloudHSM backups {_ascii(facts.who)}"
+    in_order = [status, weekly, errors, core, since, info, what, total]
+    importance = (0, 2, 3, 1, 6, 7, 5, 4)  # status, errors, core, weekly, what, total, ...
+    kept: set[int] = set()
+    for index in importance:
+        if sum(len(in_order[n]) for n in kept | {index}) <= DIGEST_SUBJECT_MAX:
+            kept.add(index)
+    return _ascii("".join(part for n, part in enumerate(in_order) if n in kept))
+
+
+def subject_line(report: Report, new: list[Finding] | None = None, *, weekly: bool = False) -> str:
+    """One ASCII line of at most DIGEST_SUBJECT_MAX characters: status, new, resolved first."""
+    counts = news(report, split_new(report)[0] if new is None else new)
+    changes = report.changes
+    baseline = changes.baseline_generated_at if changes is not None else None
     findings = report.findings
-    clusters = len({(f.account_id, f.region, f.cluster_id) for f in findings})
-    total = f": {plural(len(findings), 'finding')}"
-    if counts is None:
-        total += f" in {plural(clusters, 'cluster')}"
-        if report.status == Status.COMPLIANT:
-            total = f": {plural(report.backups_scanned, 'backup')} checked, {total[2:]}"
-    what = f"{' -' if core else ''} CloudHSM backups {_ascii(who(report))}"
-    # Parts in order of importance: the first always fits; each next one only if it does.
-    parts = [(0, lead + core), (1, what), (2, total), (3, info), (4, since)]
-    kept: set[int] = {0}
-    for rank, _ in parts[1:]:
-        trial = kept | {rank}
-        if len("".join(t for r, t in parts if r in trial)) <= DIGEST_SUBJECT_MAX:
-            kept = trial
-    order = [(0, lead + core), (4, since), (3, info), (1, what), (2, total)]
-    return _ascii("".join(text for rank, text in order if rank in kept))
+    return compose_subject(
+        SubjectFacts(
+            status=str(report.status),
+            who=who(report),
+            findings=len(findings),
+            clusters=len({(f.account_id, f.region, f.cluster_id) for f in findings}),
+            backups=report.backups_scanned,
+            errors=len(report.errors),
+            weekly=weekly,
+            new=len(counts.new) if counts is not None else None,
+            resolved=counts.resolved if counts is not None else 0,
+            info=counts.info if counts is not None else 0,
+            since=f"{baseline:%Y-%m-%d}" if baseline is not None else None,
+        )
+    )

@@ -31,7 +31,7 @@ def verdict(report: Report, new: list[Finding], *, weekly: bool = False) -> list
         if counts.info:
             lines.append(
                 f"INFO apart: {counts.new_info:,} new, {counts.resolved_info:,} resolved "
-                "(pending deletions, which fixes themselves cause)."
+                "(not counted as news above)."
             )
     elif changes is not None:
         lines.append("First run for this scope: no earlier complete report to compare with.")

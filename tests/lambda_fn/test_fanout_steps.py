@@ -105,7 +105,8 @@ def test_plan_batches_merge_give_the_single_run_report_and_email(
     assert summary["backups_scanned"] == single["backups_scanned"] == 6 * 2 * 2 + 1
     # and the run ends as a single run does: one email, the run's metrics
     [message] = inbox.messages()
-    assert message["Subject"].startswith("[NON_COMPLIANT] CloudHSM backups")
+    assert message["Subject"].startswith("[NON_COMPLIANT] 0 new, 0 resolved since ")
+    assert message["Subject"].endswith(" - CloudHSM backups 6 accounts: 3 findings")
     assert emf_values(out)[("BackupsScanned", ())] == 25
 
 

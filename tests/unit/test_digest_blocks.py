@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from hsm_backup_audit.engine.audit import Audit, Report, Scope
 from hsm_backup_audit.engine.changes import ResolvedFinding, compute_changes
 from hsm_backup_audit.engine.digest import render_digest
+from hsm_backup_audit.engine.merge import merge, read_partial
+from hsm_backup_audit.engine.partial import PartialAudit, partial_document, requested_accounts
 from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit.engine.report import to_document
 
@@ -256,3 +261,39 @@ def test_the_first_screen_has_the_status_the_changes_and_the_first_entry() -> No
         for line in first_screen
     )
     assert not any(line.startswith(("Run id:", "Report:", "Baseline:")) for line in first_screen)
+
+
+def test_a_copys_source_region_and_a_deleted_cluster_survive_the_report_and_a_merge() -> None:
+    # Given a batch (fan-out) that saw a copy and backups of a deleted cluster
+    pki = "cluster-pkipkipkipk"
+    copy = backup(
+        "backup-copycopycop",
+        pki,
+        HsmType="hsm1.medium",
+        SourceRegion=EAST,
+        SourceCluster=pki,
+        SourceBackup="backup-sourcesource",
+    )
+    orphan = backup("backup-orphanorpha", "cluster-gonegonegon", HsmType="hsm1.medium")
+    audit = PartialAudit(Policy(), NOW)
+    audit.add_clusters(ACCOUNT, EAST, [cluster(pki, EAST)])
+    audit.add_clusters(ACCOUNT, WEST, [])
+    audit.add_backups(ACCOUNT, EAST, False, fresh(pki, EAST))
+    audit.add_backups(ACCOUNT, WEST, False, [copy, orphan])
+    report = audit.finish(Scope((EAST, WEST), ACCOUNT, (ACCOUNT,), False))
+    document = json.loads(
+        json.dumps(partial_document(report, audit.partial_info(report, requested_accounts(report))))
+    )
+    # When the JSON report is checked and the partial merged back
+    schema = json.loads(
+        (Path(__file__).parents[2] / "functions/hsm_backup_audit/report.schema.json").read_text()
+    )
+    jsonschema.validate(to_document(report), schema)
+    merged = merge([read_partial(document, "part.json")]).report
+    # Then the copy still names its source region and the orphan its deleted cluster
+    by_backup = {f.backup_id: f for f in merged.findings}
+    assert by_backup["backup-copycopycop"].source_region == EAST
+    assert by_backup["backup-orphanorpha"].cluster_deleted
+    body = render_digest(merged, run_id="r").body
+    assert f"cluster {pki}  {EAST}  {ACCOUNT}  copy in {WEST}" in body
+    assert f"cluster cluster-gonegonegon  {WEST}  {ACCOUNT}  (cluster deleted)" in body

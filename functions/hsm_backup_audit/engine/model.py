@@ -293,7 +293,16 @@ class Finding:
             "message": self.message,
             "remediation": self.remediation,
             "tags": dict(self.tags),
-        }
+        } | self._placement()
+
+    def _placement(self) -> dict[str, Any]:
+        """Only when they say something: a copy's source region, a deleted cluster."""
+        extra: dict[str, Any] = {}
+        if self.source_region is not None:
+            extra["source_region"] = self.source_region
+        if self.cluster_deleted:
+            extra["cluster_deleted"] = True
+        return extra
 
 
 @dataclass(frozen=True, slots=True)

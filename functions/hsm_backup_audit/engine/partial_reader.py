@@ -39,6 +39,8 @@ class _Finding(_Model):
     message: str
     remediation: str
     tags: dict[str, str]
+    source_region: str | None = None
+    cluster_deleted: bool = False
 
 
 class _Error(_Model):
@@ -207,6 +209,8 @@ def _finding(doc: _Finding, backup_key: int | None) -> Finding:
         tags=tuple(doc.tags.items()),
         backup_key=backup_key,
         stored_id=doc.id or "",
+        source_region=doc.source_region,
+        cluster_deleted=doc.cluster_deleted,
     )
 
 

@@ -297,3 +297,37 @@ def test_a_copys_source_region_and_a_deleted_cluster_survive_the_report_and_a_me
     body = render_digest(merged, run_id="r").body
     assert f"cluster {pki}  {EAST}  {ACCOUNT}  copy in {WEST}" in body
     assert f"cluster cluster-gonegonegon  {WEST}  {ACCOUNT}  (cluster deleted)" in body
+
+
+def test_a_cluster_resolved_as_deleted_is_named_by_no_fix() -> None:
+    # Given yesterday: a cluster with a too-short retention and hsm1 backups; today the
+    # changes say its retention finding went with the cluster ("cluster deleted")
+    gone = "cluster-gonegonegon"
+    short = cluster(gone, WEST, "hsm1.medium") | {
+        "BackupRetentionPolicy": {"Type": "DAYS", "Value": "7"}
+    }
+    old = [backup(f"backup-old{n:09d}", gone, HsmType="hsm1.medium") for n in range(2)]
+    yesterday = run({WEST: [short]}, {WEST: old}, NOW - timedelta(days=1))
+    # (today the cluster listing failed to say so: only the resolved reason tells)
+    audit = Audit(Policy(), NOW)
+    audit.clusters_unavailable(ACCOUNT, WEST)
+    audit.add_backups(ACCOUNT, WEST, False, old)
+    today = _two_days(yesterday, audit.finish(Scope((WEST,), ACCOUNT, (ACCOUNT,), False)))
+    assert today.changes is not None
+    changes = today.changes
+    retention = next(r for r in changes.resolved if r.rule == "retention-policy")
+    today.changes = type(changes)(
+        changes.baseline_run_id,
+        changes.baseline_generated_at,
+        changes.new,
+        (ResolvedFinding(**{**retention.__dict__, "reason": "cluster deleted"}),),
+        changes.unchanged,
+        changes.first_seen,
+    )
+    lines = render_digest(today, run_id="r", report_url=URL).body.splitlines()
+    # Then the resolved entry says why, and no command names the cluster
+    assert any("(cluster deleted; first seen" in line for line in lines)
+    commands = [line for line in lines if "aws " in line or "hsm-backup-audit fix" in line]
+    assert len(commands) == 2 and not any(gone in line for line in commands)
+    # and the report itself is not changed by rendering it
+    assert all("modify-cluster" in f.remediation for f in today.findings)

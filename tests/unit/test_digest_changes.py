@@ -76,7 +76,7 @@ def test_subject_and_first_lines_say_what_changed_then_new_resolved_still_open()
     assert lines[:3] == [
         "CloudHSM backup audit: NON_COMPLIANT",
         "Since 2026-11-23T07:00:00Z: 413 new (413 HIGH), 1 resolved (1 HIGH); 2 unchanged.",
-        "Open: 415 findings (415 HIGH) in 415 of 1,000 backups; 0 scan errors.",
+        "Open: 415 findings (415 HIGH); 415 of 1,000 backups non-compliant; 0 scan errors.",
     ]
     assert "Baseline:  run-monday (2026-11-23T07:00:00Z)" in lines
     # NEW first (one block for the rule, a line per cluster with a few ids), then RESOLVED
@@ -127,7 +127,7 @@ def test_when_the_fleet_becomes_compliant_the_all_clear_lists_what_was_resolved(
     assert lines[:5] == [
         "CloudHSM backup audit: COMPLIANT",
         "Since 2026-11-23T07:00:00Z: 0 new (none), 1 resolved (1 HIGH); 0 unchanged.",
-        "Open: 0 findings (none) in 0 of 1,000 backups; 0 scan errors.",
+        "Open: 0 findings (none); 0 of 1,000 backups non-compliant; 0 scan errors.",
         "All clear: 1 finding above INFO resolved.",
         "No findings: every backup meets the policy.",
     ]

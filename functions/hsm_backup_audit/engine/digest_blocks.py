@@ -58,9 +58,9 @@ def _clusters(items: Sequence[Any]) -> dict[tuple[str, str, str, str], list[Any]
 
 
 def _span(values: list[str]) -> str:
-    distinct = sorted(set(values), key=lambda v: (len(v), v) if "-" not in v else (0, v))
+    distinct = set(values)
     if len(distinct) == 1:
-        return distinct[0]
+        return values[0]
     if all("-" in v for v in distinct):  # dates: ISO text sorts as time does
         return f"{min(distinct)} to {max(distinct)}"
     numbers = sorted(float(v) for v in distinct)

@@ -39,8 +39,8 @@ def verdict(report: Report, new: list[Finding], *, weekly: bool = False) -> list
         s.name: sum(1 for f in report.findings if f.severity == s) for s in SEVERITIES_HIGH_FIRST
     }
     lines.append(
-        f"Open: {plural(len(report.findings), 'finding')} ({counted(by_severity)}) in "
-        f"{report.backups_noncompliant:,} of {report.backups_scanned:,} backups; "
+        f"Open: {plural(len(report.findings), 'finding')} ({counted(by_severity)}); "
+        f"{report.backups_noncompliant:,} of {report.backups_scanned:,} backups non-compliant; "
         f"{plural(len(report.errors), 'scan error')}."
     )
     if report.status == Status.INCOMPLETE:

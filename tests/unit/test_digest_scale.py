@@ -132,7 +132,9 @@ def test_twenty_times_the_demo_fleet_reads_per_rule_then_cluster_within_64_kb() 
     assert any(
         "permanently deleted 2026-12-12 06:00 to 2026-12-14 06:00 UTC." in ln for ln in pending
     )
-    assert "--rule pending-deletion --cluster cluster-00000000050" in "\n".join(pending)
+    # (no command restores them all: each is restored only if deleted by mistake)
+    assert "hsm-backup-audit fix" not in "\n".join(pending)
+    assert any(line.startswith("    fix: each one, e.g.: If it was deleted") for line in pending)
     # STILL OPEN: per rule, each rule one entry (no near-identical blocks per cluster)
     still = lines[lines.index("STILL OPEN (248)") : lines.index("Per region")]
     assert [line.split(":")[0] for line in still if line.startswith("  - ")] == [

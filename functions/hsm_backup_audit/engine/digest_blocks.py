@@ -134,7 +134,10 @@ def finding_block(entry: Entry, label: str, report_url: str | None) -> list[str]
         shown = f" ({ids}{more})" if ids else ""
         lines.append(f"    {_cluster_place(members[0])}{count}{shown}")
     lines += _message_lines(entry)
-    command = fix_command(report_url, first.rule, entry)
+    # An INFO finding is undone one by one if at all (a pending deletion is restored only
+    # when it was a mistake): no command for them all.
+    informational = str(getattr(first.severity, "name", first.severity)) == "INFO"
+    command = None if informational else fix_command(report_url, first.rule, entry)
     one = clean(first.remediation, 400)
     if command and not all(item.shared for item in entry):
         lines += [f"    fix: {command}", f"    or one at a time, e.g.: {one}"]

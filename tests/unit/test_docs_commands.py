@@ -50,14 +50,19 @@ def _id(command: Command) -> str:
     return f"{command.where}: {shlex.join(command.words)}"[:120]
 
 
-def cdk_argv(make_words: Sequence[str]) -> list[str]:
-    """What make would hand the CDK CLI for this command line (prerequisites not built)."""
-    done = subprocess.run(
-        ["make", "-s", "-o", ".venv/.installed", "-o", "node_modules/.installed",
-         *make_words[1:], "CDK=printf '%s\\n'"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
-        env={**os.environ, "MAKEFLAGS": ""},
+def run_make(*words: str) -> subprocess.CompletedProcess[str]:
+    """make as a user runs it (not as a sub-make of `make test`), prerequisites not built."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", "-o", ".venv/.installed",
+         "-o", "node_modules/.installed", *words],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, env=environment,
     )  # fmt: skip
+
+
+def cdk_argv(make_words: Sequence[str]) -> list[str]:
+    """What make would hand the CDK CLI for this command line."""
+    done = run_make(*make_words[1:], "CDK=printf '%s\\n'")
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
@@ -131,11 +136,7 @@ def test_a_schedule_with_spaces_and_parentheses_reaches_the_app_settings() -> No
 
 
 def test_an_unknown_setting_stops_make_with_one_line() -> None:
-    done = subprocess.run(
-        ["make", "-s", "-o", ".venv/.installed", "-o", "node_modules/.installed", "deploy",
-         "shedule=rate(1 day)", "CDK=true"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+    done = run_make("deploy", "shedule=rate(1 day)", "CDK=true")
     assert done.returncode != 0
     assert "unknown setting(s): shedule" in done.stderr
 

@@ -167,3 +167,19 @@ def test_aws_commands_name_a_real_operation_and_its_options(command: Command) ->
         shape = known.get(name[3:] if negated else name)
         assert shape is not None, f"{word}: not an option of aws {service} {operation}"
         assert not negated or shape.type_name == "boolean"
+
+
+VENV_PROGRAMS = sorted(
+    {c.words[0] for c in COMMANDS if c.words[0].startswith(".venv/bin/")} - {".venv/bin/python"}
+)
+
+
+@pytest.mark.parametrize("program", VENV_PROGRAMS)
+def test_each_installed_program_starts(program: str) -> None:
+    # When the program the docs name is started as a user starts it, asking for its help
+    done = subprocess.run(
+        [str(ROOT / program), "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    # Then it runs and says how it is used
+    assert done.returncode == 0, done.stderr
+    assert "usage" in done.stdout.lower()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -26,6 +27,8 @@ from hsm_backup_audit_demo.invoke_local import (
 from hsm_backup_audit_demo.server import Fault, FleetServer, describe_regions_answer
 
 HOSTILE_TAG = "prod\n[COMPLIANT] all clear\r\nfix: ok\x1b[2J\x00\u202e ünïcödé " + "z" * 240
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def compliant_cluster(fleet: Fleet, now: datetime, region: str = PRIMARY, days: int = 60) -> str:
@@ -304,6 +307,8 @@ def test_a_configuration_error_fails_at_once_with_one_log_line_and_publishes_not
     assert len(records) == 1
     assert records[0]["level"] == "ERROR"
     assert records[0]["message"].startswith("configuration error: NOTIFY: ")
+    # the very line docs/lambda.md shows
+    assert f"(`{records[0]['message']}`)" in (DOCS / "lambda.md").read_text()
     assert inbox.messages() == []
     assert emf_values(out) == {}
 

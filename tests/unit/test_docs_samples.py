@@ -1,0 +1,79 @@
+"""Every JSON sample of the README and docs/ is checked against what judges it: a report
+against the report schema, an ASFF finding against botocore's Security Hub model, a policy
+against the policy model, an IAM policy's actions against botocore's operations, an SNS
+filter policy against the attributes the digest sets. Other tests compare some samples with
+the code that printed them (drift); these catch a sample that is wrong in itself."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import botocore.session
+import jsonschema
+import pytest
+
+from hsm_backup_audit import constants as c
+from hsm_backup_audit.engine.policy import load_policy
+from tests.asff_model import assert_valid_asff
+from tests.docs_blocks import ROOT, Block, blocks
+
+SCHEMA = json.loads((ROOT / "functions/hsm_backup_audit/report.schema.json").read_text())
+SAMPLES = [block for block in blocks() if block.language == "json"]
+MESSAGE_ATTRIBUTES = {
+    c.ATTRIBUTE_STATUS: {str(status) for status in c.Status},
+    c.ATTRIBUTE_SEVERITY: {s.name for s in c.Severity} | {"NONE"},
+    c.ATTRIBUTE_NEW_SEVERITY: {s.name for s in c.Severity} | {"NONE"},
+}
+
+
+def kind(document: Any) -> str:
+    if isinstance(document, dict) and document.get("SchemaVersion") == "2018-10-08":
+        return "asff"
+    if isinstance(document, dict) and "schema_version" in document and "findings" in document:
+        return "report"
+    if isinstance(document, dict) and document.get("Version") == "2012-10-17":
+        return "iam"
+    if isinstance(document, dict) and set(document) <= set(MESSAGE_ATTRIBUTES):
+        return "filter"
+    return "policy"  # anything else must load as an audit policy
+
+
+def _check_iam(document: dict[str, Any]) -> None:
+    session = botocore.session.get_session()
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            prefix, operation = action.split(":", 1)
+            service = {"cloudhsm": "cloudhsmv2"}.get(prefix, prefix)
+            assert operation in session.get_service_model(service).operation_names, action
+
+
+def _check_filter(document: dict[str, Any]) -> None:
+    for name, values in document.items():
+        assert set(values) <= MESSAGE_ATTRIBUTES[name], (name, values)
+
+
+def _id(block: Block) -> str:
+    return block.where
+
+
+def test_there_are_samples_of_each_kind() -> None:
+    kinds = {kind(json.loads(block.text)) for block in SAMPLES}
+    assert kinds == {"asff", "report", "iam", "filter", "policy"}
+
+
+@pytest.mark.parametrize("block", SAMPLES, ids=_id)
+def test_each_json_sample_is_valid_for_what_reads_it(block: Block) -> None:
+    document = json.loads(block.text)
+    match kind(document):
+        case "asff":
+            assert_valid_asff(document)
+        case "report":
+            jsonschema.validate(document, SCHEMA)
+        case "iam":
+            _check_iam(document)
+        case "filter":
+            _check_filter(document)
+        case _:
+            load_policy(block.text)

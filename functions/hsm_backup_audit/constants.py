@@ -216,3 +216,6 @@ SECURITY_HUB_STOP_SECONDS = 30
 # s3://REPORT_BUCKET/deliveries/<request id>.json: written once the digest went out, so a
 # retry of the same invocation (same request id) does not publish it again.
 DELIVERY_KEY_PREFIX = "deliveries"
+
+# Input reports (a baseline, a partial report, the stored baseline): the most read of one.
+MAX_REPORT_BYTES = 256 * 1024 * 1024

@@ -55,6 +55,10 @@ class Deadline:
     def should_stop(self) -> bool:
         return time.monotonic() - self.started >= self.seconds
 
+    def remaining(self) -> float:
+        """Seconds left (never below 0)."""
+        return max(self.seconds - (time.monotonic() - self.started), 0.0)
+
 
 @dataclass(frozen=True)
 class ScanRequest:

@@ -29,7 +29,7 @@ SERVICE = "organizations"
 LIST_ACCOUNTS = "ListAccounts"
 LIST_ACCOUNTS_FOR_PARENT = "ListAccountsForParent"
 LIST_UNITS_FOR_PARENT = "ListOrganizationalUnitsForParent"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 DEFAULT_PARTITION = "aws"
 
 

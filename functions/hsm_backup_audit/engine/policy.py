@@ -32,7 +32,7 @@ Whole = Annotated[int, Field(strict=True)]
 def _date_text(value: Any) -> Any:
     """An exemption's date is written YYYY-MM-DD (not a number read as a Unix time)."""
     if isinstance(value, date) or (
-        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+        isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)
     ):
         return value
     raise ValueError("expected a date written YYYY-MM-DD")

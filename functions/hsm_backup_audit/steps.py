@@ -117,7 +117,7 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
     bucket = _bucket(config)
     now = datetime.now(UTC)
     own = caller_account(sts_client(session, None, None))
-    items, errors = _work_items(config, session, own)
+    items, errors, skipped = _work_items(config, session, own)
     run = run_id_for(now, request_id)
     info = RunInfo(
         run=run,
@@ -132,6 +132,7 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
         "caller_account": own,  # the one account a batch audits with its own credentials
         "accounts": [item.account_id for item in items],
         "errors": [error.to_dict() for error in errors],
+        "accounts_skipped": skipped,
     }
     _put_json(s3, bucket, info.prefix + PLAN_NAME, plan_document)
     logger.info("planned", extra={"run": run, "accounts": len(items), "errors": len(errors)})
@@ -140,10 +141,12 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
 
 def _work_items(
     config: Configuration, session: boto3.session.Session, own: str
-) -> tuple[list[WorkItem], list[ScanError]]:
-    """The caller's own account first (own credentials), then every member by role."""
+) -> tuple[list[WorkItem], list[ScanError], dict[str, str]]:
+    """The caller's own account first (own credentials), then every member by role; the
+    errors, and the organization's accounts skipped for their state."""
     items = {own: WorkItem(account_id=own)}
     errors: list[ScanError] = []
+    skipped: dict[str, str] = {}
     for role_arn in config.member_role_arns:
         items.setdefault(
             account_id_of_role(role_arn),
@@ -151,7 +154,9 @@ def _work_items(
         )
     if config.organization:
         try:
-            members = list_active_accounts(session, parent_ids=config.organizational_units)
+            members = list_active_accounts(
+                session, parent_ids=config.organizational_units, skipped=skipped
+            )
         except AccountListingError as exc:
             errors.append(ScanError(own, GLOBAL, exc.operation, exc.code, exc.message))
             members = []
@@ -159,7 +164,7 @@ def _work_items(
         for account_id in members:
             role_arn = member_role_arn(account_id, config.member_role_name, partition)
             items.setdefault(account_id, WorkItem(account_id=account_id, role_arn=role_arn))
-    return list(items.values()), errors
+    return list(items.values()), errors, dict(sorted(skipped.items()))
 
 
 # --- batch -----------------------------------------------------------------------------
@@ -264,6 +269,12 @@ def merge_run(
         empty_scope=scope,
     )
     merged.report.duration_seconds = time.time() - info.generated_at.timestamp()
+    skipped = planned.get("accounts_skipped")
+    if isinstance(skipped, dict) and skipped:  # the plan listed the organization
+        merged.report.scope = replace(
+            merged.report.scope,
+            accounts_skipped=tuple(sorted((str(a), str(s)) for a, s in skipped.items())),
+        )
     return finish_run(merged.report, config, request_id, session)
 
 

@@ -199,3 +199,17 @@ def test_a_batch_item_whose_role_is_not_its_own_is_an_error_entry_never_another_
     # and member 4's finding is reported once, for member 4 (its own batch)
     pinned = [f for f in report["findings"] if f["rule"] == "never-expires"]
     assert [f["account_id"] for f in pinned] == [organization[4]] * len(pinned)
+
+
+def test_a_closed_member_is_named_with_its_state_in_the_merged_report(
+    organization: list[str], inbox: Inbox, capsys: Any
+) -> None:
+    # Given member 2 closed (moto shows it SUSPENDED)
+    boto3.client("organizations").close_account(AccountId=organization[2])
+    # When the fan-out runs
+    _, summary, _ = run_state_machine()
+    capsys.readouterr()
+    # Then it is not audited, and the report says why
+    report = read_json(summary["report"])
+    assert organization[2] not in report["scope"]["accounts"]
+    assert report["scope"]["accounts_skipped"] == {organization[2]: "SUSPENDED"}

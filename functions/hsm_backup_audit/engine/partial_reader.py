@@ -67,6 +67,7 @@ class _Scope(_Model):
     accounts: list[str]
     include_shared: bool
     policy_source: str
+    accounts_skipped: dict[str, str] = {}
 
 
 class _Cell(_Model):
@@ -173,6 +174,7 @@ def _read(parsed: _Document, source: str) -> Partial:
             accounts=tuple(parsed.scope.accounts),
             include_shared=parsed.scope.include_shared,
             policy_source=parsed.scope.policy_source,
+            accounts_skipped=tuple(sorted(parsed.scope.accounts_skipped.items())),
         ),
         findings=findings,
         errors=[ScanError(**e.model_dump()) for e in parsed.errors],

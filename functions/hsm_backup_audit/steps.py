@@ -34,7 +34,13 @@ from .aws.organizations import (
 )
 from .aws.scanner import ScanRequest, scan
 from .configuration import Configuration, ConfigurationError
-from .constants import ACCOUNT_ID_PATTERN, ENV_REPORT_BUCKET, FANOUT_KEY_PREFIX, ROLE_ARN_PATTERN
+from .constants import (
+    ACCOUNT_ID_PATTERN,
+    ENV_REPORT_BUCKET,
+    FANOUT_KEY_PREFIX,
+    MAX_REPORT_BYTES,
+    ROLE_ARN_PATTERN,
+)
 from .engine.audit import Scope, error_order, verdict
 from .engine.merge import MergeError, merge, read_partial_text
 from .engine.model import ScanError, safe_text
@@ -286,7 +292,9 @@ def _read_partials(s3: Any, info: RunInfo) -> Any:
         for entry in page.get("Contents", []):
             key = entry["Key"]
             try:
-                body = s3.get_object(Bucket=info.bucket, Key=key)["Body"].read()
+                body = s3.get_object(Bucket=info.bucket, Key=key)["Body"].read(MAX_REPORT_BYTES + 1)
+                if len(body) > MAX_REPORT_BYTES:
+                    raise MergeError(f"{key}: larger than {MAX_REPORT_BYTES:,} bytes")
                 yield read_partial_text(body, key)
             except (MergeError, ValueError, ClientError, BotoCoreError) as exc:
                 logger.warning("partial report unreadable", extra={"key": key, "error": str(exc)})

@@ -258,3 +258,20 @@ def test_standard_input_with_no_writer_ends_at_max_seconds(
         "the time allowed\n"
     )
     assert took < 5
+
+
+def test_standard_input_from_a_device_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given `-` with /dev/zero as standard input (endless)
+    monkeypatch.setattr("sys.stdin", open("/dev/zero"))  # noqa: SIM115 - closed below
+    try:
+        code = main(["merge", "-"])
+    finally:
+        sys.stdin.close()
+    # Then it is refused before a read
+    assert code == ExitCode.USAGE
+    assert capsys.readouterr().err == (
+        "hsm-backup-audit: error: -: cannot read the partial report: it is a character "
+        "device, not a file or pipe\n"
+    )

@@ -86,7 +86,8 @@ def read_input_bytes(
 
 
 def _read_stdin(limit: int, what: str, seconds: float | None) -> bytes:
-    """Standard input, up to limit + 1 bytes, never waiting past the deadline."""
+    """Standard input (a pipe or a redirected file), up to limit + 1 bytes, never waiting
+    past the deadline."""
     stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
     if stream is None:
         raise InputFileError(f"-: cannot read {what}: there is no standard input")
@@ -94,6 +95,14 @@ def _read_stdin(limit: int, what: str, seconds: float | None) -> bytes:
         descriptor = stream.fileno()
     except (OSError, ValueError):  # not a real file (an in-memory stream)
         return bytes(stream.read(limit + 1))
+    try:
+        mode = os.fstat(descriptor).st_mode
+    except OSError as exc:
+        reason = safe_text(exc.strerror or type(exc).__name__, 100)
+        raise InputFileError(f"-: cannot read {what}: {reason}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        # a pipe or a redirected file, never a terminal, /dev/zero or a directory
+        raise InputFileError(f"-: cannot read {what}: it is {not_a_file(mode)}, not a file or pipe")
     end = None if seconds is None else time.monotonic() + seconds
     chunks: list[bytes] = []
     size = 0

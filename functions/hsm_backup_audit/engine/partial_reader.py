@@ -157,9 +157,11 @@ def _read(parsed: _Document, source: str) -> Partial:
         raise MergeError(f"{source}: not a partial report: one backup key per finding expected")
     seen: set[str] = set()
     for number, finding in enumerate(parsed.findings):
-        if finding.id is not None and finding.id in seen:
+        if finding.id is None:
+            continue
+        if finding.id in seen:
             raise MergeError(f"{source}: findings.{number}.id: {finding.id} appears more than once")
-        seen.add(finding.id or "")
+        seen.add(finding.id)
     local: dict[str, int] = {}
     findings = [
         _finding(f, _backup_key(key, local))

@@ -30,7 +30,7 @@ from .schedule_gap import ScheduleGapError, longest_gap_hours
 
 EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
-ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
 EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate|at)\(.+\)$")
 UNIT_PATTERN = re.compile(ORGANIZATIONAL_UNIT_PATTERN)

@@ -200,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument(
         "--baseline",
         metavar="REPORT.json",
-        help="an earlier `--format json` report: print and report what changed since it",
+        help="an earlier `--format json` report (or - for standard input, read within "
+        "--max-seconds): print and report what changed since it",
     )
     scan_cmd.add_argument(
         "--fail-on",
@@ -219,8 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     merge_cmd = commands.add_parser(
         "merge", help="merge partial reports (scan --format partial) into one report"
     )
-    merge_cmd.add_argument("parts", nargs="+", metavar="PART.json", help="partial reports")
+    merge_cmd.add_argument(
+        "parts", nargs="+", metavar="PART.json", help="partial reports (- for standard input)"
+    )
     merge_cmd.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
+    merge_cmd.add_argument(
+        "--max-seconds",
+        type=seconds,
+        default=DEFAULT_MAX_SECONDS,
+        metavar="SECONDS",
+        help="wall-clock bound for reading the partial reports (`-` is standard input): "
+        f"what is not read by then ends the merge with exit code 2 (default {DEFAULT_MAX_SECONDS})",
+    )
 
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")

@@ -8,8 +8,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any, NoReturn
 
 import boto3
@@ -22,12 +22,15 @@ from .aws.security_hub import AccountSessions, import_run
 from .console import end_quietly
 from .constants import (
     DEFAULT_MEMBER_ROLE_NAME,
+    MAX_REPORT_BYTES,
     STATUS_EXIT_CODE,
     ExitCode,
     Status,
 )
 from .engine.audit import Audit, Report
+from .engine.baseline import BaselineError, parse_baseline
 from .engine.changes import compute_changes, new_above_info, usable_baseline
+from .engine.input_file import STDIN, InputFileError, read_input_bytes, shown_path
 from .engine.merge import MergeError, Partial, merge, read_partial_text
 from .engine.model import safe_text
 from .engine.partial import PartialInfo, PartialRecorder, partial_document
@@ -84,21 +87,27 @@ def check_home(home: str) -> str:
         ) from None
 
 
-def load_baseline(path: str) -> dict[str, Any]:
-    """The baseline report file, or UsageError in one line."""
-    shown = safe_text(path, 200)
+def load_baseline(path: str, seconds: float | None = None) -> dict[str, Any]:
+    """The baseline report file (or `-`, read within `seconds`), checked, or UsageError in
+    one line naming the file and the field."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--baseline {shown}: {safe_text(exc.strerror or exc, 100)}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise UsageError(f"--baseline {shown}: not a JSON document") from None
-    if not isinstance(document, dict) or document.get("schema_version") != 1:
-        raise UsageError(f"--baseline {shown}: not a hsm-backup-audit report (schema_version 1)")
+        raw = read_input_bytes(
+            path,
+            limit=MAX_REPORT_BYTES,
+            what="the baseline",
+            noun="a report",
+            seconds=seconds,
+            stdin=True,
+        )
+        document = parse_baseline(raw, datetime.now(UTC))
+    except InputFileError as exc:
+        raise UsageError(f"--baseline {exc}") from None
+    except BaselineError as exc:
+        raise UsageError(f"--baseline {shown_path(path)}: {exc}") from None
     if not usable_baseline(document):
         print(
-            f"hsm-backup-audit: note: --baseline {shown} has no finding ids (an older report): "
-            "every finding counts as new",
+            f"hsm-backup-audit: note: --baseline {shown_path(path)} has no finding ids "
+            "(an older report): every finding counts as new",
             file=sys.stderr,
         )
     return document
@@ -115,7 +124,7 @@ def run_scan(args: argparse.Namespace) -> int:
     try:
         if args.fail_on == FAIL_ON_NEW and not args.baseline:
             raise UsageError("--fail-on new needs --baseline (the report to compare with)")
-        baseline = load_baseline(args.baseline) if args.baseline else None
+        baseline = load_baseline(args.baseline, deadline.remaining()) if args.baseline else None
         _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
         session = boto3.session.Session(profile_name=args.profile)
@@ -186,18 +195,29 @@ def _print(report: Report, output: str, info: PartialInfo | None) -> None:
         sys.stdout.write(to_text(report))
 
 
-def _read_part(path: str) -> Partial:
-    shown = safe_text(path, 120)
+def _read_part(path: str, deadline: Deadline) -> Partial:
+    if deadline.should_stop():
+        raise MergeError(f"{shown_path(path)}: not read: --max-seconds ran out")
     try:
-        text = Path(path).read_bytes()
-    except OSError as exc:
-        raise MergeError(f"{shown}: cannot read: {exc.strerror or 'unreadable'}") from None
-    return read_partial_text(text, shown)
+        raw = read_input_bytes(
+            path,
+            limit=MAX_REPORT_BYTES,
+            what="the partial report",
+            noun="a partial report",
+            seconds=deadline.remaining(),
+            stdin=True,
+        )
+    except InputFileError as exc:
+        raise MergeError(str(exc)) from None
+    return read_partial_text(raw, shown_path(path))
 
 
 def run_merge(args: argparse.Namespace) -> int:
+    deadline = Deadline(args.max_seconds)
     try:
-        merged = merge([_read_part(path) for path in args.parts])
+        if args.parts.count(STDIN) > 1:
+            raise MergeError("-: standard input can be read only once")
+        merged = merge([_read_part(path, deadline) for path in args.parts])
     except MergeError as exc:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -149,7 +149,9 @@ ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"
 # the function's role and the member role are granted it only when regions is `all`.
 ENABLED_REGIONS_ACTION = "ec2:DescribeRegions"
 # What STS accepts: checked up front by the command line and the Lambda configuration.
-ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+# ASCII digits only: `\d` would also match Arabic-Indic and other Unicode digits.
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 
 # --- Organization mode ----------------------------------------------------------
@@ -217,3 +219,6 @@ SECURITY_HUB_STOP_SECONDS = 30
 # s3://REPORT_BUCKET/deliveries/<request id>.json: written once the digest went out, so a
 # retry of the same invocation (same request id) does not publish it again.
 DELIVERY_KEY_PREFIX = "deliveries"
+
+# Input reports (a baseline, a partial report, the stored baseline): the most read of one.
+MAX_REPORT_BYTES = 256 * 1024 * 1024

@@ -19,7 +19,7 @@ from .engine.model import safe_text
 ALL_REGIONS = "all"  # every region enabled for the account, asked at run time
 CLOUDHSM_SERVICE = "cloudhsmv2"
 # Shape of a region name in every partition: us-east-1, us-gov-west-1, eu-isoe-west-1.
-REGION_SHAPE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$")
+REGION_SHAPE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
 SHOWN_LENGTH = 64
 SUGGESTION_CUTOFF = 0.6
 MAX_SUGGESTIONS = 4  # names equally close, named together ("us-east-1 or us-west-1")

@@ -244,3 +244,34 @@ def test_a_run_whose_digest_was_not_published_moves_no_baseline_so_its_retry_pub
     assert retry.summary["publish_reason"] == "changes"
     assert retry.document["changes"]["new"] == [never_expires(PRIMARY, pki, pinned)]
     assert len(retry.messages) == 1
+
+
+def test_a_stored_baseline_that_cannot_be_used_is_stated_and_the_history_heals(
+    setting: tuple[FleetServer, Inbox, str], capsys: Any
+) -> None:
+    _, inbox, bucket = setting
+    now = datetime.now(UTC)
+    fleet = Fleet()
+    legacy = fleet.add_cluster(SECONDARY, retention_days=90, mode="NON_FIPS")
+    fleet.add_daily_backups(SECONDARY, legacy, days=2, now=now, mode="NON_FIPS")
+    first = run_once(inbox, bucket, capsys)
+    first_key = first.summary["report"].removeprefix(f"s3://{bucket}/")
+    # Given the stored baseline report edited: a finding's first_seen is not a string
+    stored = dict(first.document)
+    stored["findings"] = [{**stored["findings"][0], "first_seen": []}, *stored["findings"][1:]]
+    boto3.client("s3").put_object(Bucket=bucket, Key=first_key, Body=json.dumps(stored).encode())
+    # When the next run starts: it does not fail, and its digest says why it has no baseline
+    second = run_once(inbox, bucket, capsys)
+    assert second.summary["publish_reason"] == "no baseline"
+    (message,) = second.messages
+    (line,) = [x for x in message["Message"].splitlines() if x.startswith("Baseline:")]
+    assert line == (
+        f"Baseline:  COULD NOT BE READ: s3://{bucket}/{first_key}: baseline could not be "
+        "read: findings.0.first_seen: Input should be a valid string"
+    )
+    # and it becomes the baseline, so the run after it compares with it again
+    second_key = second.summary["report"].removeprefix(f"s3://{bucket}/")
+    assert baseline_pointer(bucket)["report_key"] == second_key
+    third = run_once(inbox, bucket, capsys)
+    assert third.document["changes"]["baseline"]["run_id"] == second.summary["run_id"]
+    assert third.document["changes"]["new"] == []

@@ -46,6 +46,9 @@ class Scope:
     policy_source: str = "defaults"
     # `--region all`: per account, the CloudHSM regions skipped as not enabled for it
     regions_not_enabled: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # With an organization: its accounts not audited for their state (SUSPENDED,
+    # PENDING_CLOSURE...), as (account id, state), sorted by account id
+    accounts_skipped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

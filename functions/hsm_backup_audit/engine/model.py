@@ -214,6 +214,8 @@ def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
 
 
 FINDING_ID_VERSION = "v1"
+# What a finding id looks like (the recipe below): an id read back must match it exactly.
+FINDING_ID_PATTERN = r"^v1-[0-9a-f]{32}$"
 
 
 def finding_id(

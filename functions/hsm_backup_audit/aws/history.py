@@ -125,3 +125,26 @@ def record_run(
         except (ClientError, BotoCoreError) as exc:
             return describe_failure(f"s3://{bucket}/{target}", exc)
     return None
+
+
+def recorded_runs(s3: BaseClient, bucket: str) -> dict[str, dict[str, Any]]:
+    """Every run the history recorded, from the versions of each scope's last-run.json
+    (the report bucket is versioned): {report key: the entry, with its scope and policy}.
+    Runs whose report was not stored are left out. Raises ClientError and BotoCoreError."""
+    runs: dict[str, dict[str, Any]] = {}
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=bucket, Prefix=f"{HISTORY_KEY_PREFIX}/"
+    )
+    for page in pages:
+        for version in page.get("Versions", []):
+            key = version.get("Key", "")
+            if not key.endswith(f"/{LAST_RUN_NAME}"):
+                continue
+            body = s3.get_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+            try:
+                entry = json.loads(body["Body"].read())
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and isinstance(entry.get("report_key"), str):
+                runs[entry["report_key"]] = entry
+    return runs

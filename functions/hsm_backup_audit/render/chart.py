@@ -86,6 +86,7 @@ def months(days: Sequence[Day]) -> tuple[Month, ...]:
                 weeks=tuple(
                     tuple(by_day.get(day) if day.month == month else None for day in week)
                     for week in weeks
+                    if any(day in by_day and day.month == month for day in week)
                 ),
             )
         )

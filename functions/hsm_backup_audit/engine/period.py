@@ -212,10 +212,10 @@ def build_period(
     everything = sorted((_run(r) for r in reports), key=lambda run: (run.at, run.source.location))
     if not everything:
         raise PeriodError("no reports to read")
-    start = start or everything[0].at.date()
-    end = end or everything[-1].at.date()
-    if start > end:
+    if start is not None and end is not None and start > end:
         raise PeriodError(f"--from {start} is after --to {end}")
+    start = start or min(everything[0].at.date(), end or everything[0].at.date())
+    end = end or max(everything[-1].at.date(), start)
     runs = [run for run in everything if start <= run.at.date() <= end]
     if not runs:
         raise PeriodError(f"no report from {start} to {end}")

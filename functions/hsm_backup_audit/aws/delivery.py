@@ -189,6 +189,7 @@ def deliver(
     publish: bool = True,
     baseline_problem: str | None = None,
     security_hub: SecurityHubOutcome | None = None,
+    evidence: tuple[str, str] | None = None,
 ) -> Delivery:
     """Store the report, then publish the digest that links to it (unless `publish` is
     False: NOTIFY decided this run has nothing to say, or an earlier attempt of the same
@@ -204,6 +205,7 @@ def deliver(
         report_problem=out.report_problem,
         baseline_problem=baseline_problem,
         security_hub=security_hub,
+        evidence=evidence,
     )
     if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):
         return out

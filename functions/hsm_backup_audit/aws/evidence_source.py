@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,10 @@ def read_bucket(
     """The dated reports under the prefix from `start` to `end`, each with the policy its
     run had (when the history recorded it); with `keep`, only runs whose scope it accepts."""
     where = f"s3://{source.bucket}/{source.prefix}"
+    # A run's history entry is written after its report: none from before `start` is needed.
+    since = datetime.combine(start, time(), UTC) if start else None
     try:
-        runs = recorded_runs(s3, source.bucket)
+        runs = recorded_runs(s3, source.bucket, since)
         keys = []
         pages = s3.get_paginator("list_objects_v2").paginate(
             Bucket=source.bucket, Prefix=source.prefix

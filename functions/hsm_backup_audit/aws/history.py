@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.client import BaseClient
@@ -28,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..constants import HISTORY_KEY_PREFIX, SCHEMA_VERSION, Status
 from ..engine.audit import Report
+from ..engine.model import as_utc
 from ..engine.policy import Policy
 from ..engine.report import iso
 from .delivery import describe_failure
@@ -127,10 +129,11 @@ def record_run(
     return None
 
 
-def recorded_runs(s3: BaseClient, bucket: str) -> dict[str, dict[str, Any]]:
-    """Every run the history recorded, from the versions of each scope's last-run.json
-    (the report bucket is versioned): {report key: the entry, with its scope and policy}.
-    Runs whose report was not stored are left out. Raises ClientError and BotoCoreError."""
+def recorded_runs(s3: BaseClient, bucket: str, since: datetime | None = None) -> dict[str, Any]:
+    """Every run the history recorded (in versions written since `since`: an entry is
+    written after its run), from the versions of each scope's last-run.json (the report
+    bucket is versioned): {report key: the entry, with its scope and policy}. Runs whose
+    report was not stored are left out. Raises ClientError and BotoCoreError."""
     runs: dict[str, dict[str, Any]] = {}
     pages = s3.get_paginator("list_object_versions").paginate(
         Bucket=bucket, Prefix=f"{HISTORY_KEY_PREFIX}/"
@@ -138,7 +141,10 @@ def recorded_runs(s3: BaseClient, bucket: str) -> dict[str, dict[str, Any]]:
     for page in pages:
         for version in page.get("Versions", []):
             key = version.get("Key", "")
-            if not key.endswith(f"/{LAST_RUN_NAME}"):
+            written = as_utc(version.get("LastModified"))
+            if not key.endswith(f"/{LAST_RUN_NAME}") or written is None:
+                continue
+            if since is not None and written < since:
                 continue
             body = s3.get_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
             try:

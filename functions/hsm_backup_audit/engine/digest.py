@@ -28,7 +28,18 @@ from ..constants import (
     Status,
 )
 from .audit import Report
-from .digest_sections import Entry, Section, clean, entries, examples, fit, plural, size_of, where
+from .digest_sections import (
+    Entry,
+    Section,
+    clean,
+    entries,
+    evidence_lines,
+    examples,
+    fit,
+    plural,
+    size_of,
+    where,
+)
 from .model import Finding
 from .report import grouped, iso
 from .security_hub_outcome import SecurityHubOutcome, security_hub_lines
@@ -296,6 +307,7 @@ def render_digest(
     baseline_problem: str | None = None,
     security_hub: SecurityHubOutcome | None = None,
     budget: int = DIGEST_READABLE_BYTES,
+    evidence: tuple[str, str] | None = None,
 ) -> Digest:
     """The digest of one run. `report_url` is where the full JSON report was stored;
     `report_problem` says why it could not be stored; `baseline_problem` why the run
@@ -309,6 +321,7 @@ def render_digest(
     head = _verdict(report) + _metadata(
         report, run_id, report_line, _baseline_line(report, baseline_problem)
     )
+    head += evidence_lines(evidence)
     errors = _error_lines(report) + security_hub_lines(security_hub)
     tables = _table(report, "region")
     if len(report.scope.accounts) > 1:

@@ -15,7 +15,6 @@ import pytest
 from hsm_backup_audit.aws.monthly_evidence import evidence_scope_key, previous_month
 from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.configuration import load_configuration
-from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit.scheduled_audit import finish_run, history_scope
 from hsm_backup_audit_demo import PRIMARY, Fleet
 from hsm_backup_audit_demo.invoke_local import create_report_bucket, create_topic_and_inbox

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..constants import REPORT_KEY_PREFIX, REPORT_LATEST_NAME
 from ..engine.model import safe_text
-from ..engine.period import SourcedReport, report_problem
+from ..engine.period import SourcedReport, report_problem, slim_report
 from .delivery import describe_failure
 from .history import recorded_runs
 
@@ -51,7 +51,9 @@ def parse_bucket(text: str) -> BucketSource | None:
     return BucketSource(bucket, prefix or f"{REPORT_KEY_PREFIX}/")
 
 
-def _sourced(body: bytes, location: str, **fields: Any) -> SourcedReport:
+def _sourced(body: bytes, location: str, strings: dict[str, str], **fields: Any) -> SourcedReport:
+    """The report read from `body`, slimmed to what the period needs (its SHA-256 is that of
+    every byte read)."""
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -59,7 +61,8 @@ def _sourced(body: bytes, location: str, **fields: Any) -> SourcedReport:
     problem = report_problem(document)
     if problem:
         raise SourceError(f"{safe_text(location, 200)}: {problem}")
-    return SourcedReport(document, location, hashlib.sha256(body).hexdigest(), **fields)
+    slim = slim_report(document, strings)
+    return SourcedReport(slim, location, hashlib.sha256(body).hexdigest(), **fields)
 
 
 def _in_days(key: str, start: date | None, end: date | None) -> bool:
@@ -99,7 +102,8 @@ def read_bucket(
                 scope = runs.get(key, {}).get("scope")
                 if keep is None or (isinstance(scope, Mapping) and keep(scope)):
                     keys.append(key)
-        out = []
+        out: list[SourcedReport] = []
+        strings: dict[str, str] = {}
         for key in keys:
             answer = s3.get_object(Bucket=source.bucket, Key=key)
             scope = runs.get(key, {}).get("scope")
@@ -108,6 +112,7 @@ def read_bucket(
                 _sourced(
                     answer["Body"].read(),
                     f"s3://{source.bucket}/{key}",
+                    strings,
                     version_id=answer.get("VersionId"),
                     policy=policy if isinstance(policy, Mapping) else None,
                 )
@@ -128,12 +133,13 @@ def read_files(paths: Sequence[str]) -> list[SourcedReport]:
         else:
             files.append(path)
     out: dict[str, SourcedReport] = {}
+    strings: dict[str, str] = {}
     for path in files:
         try:
             body = path.read_bytes()
         except OSError as exc:
             reason = safe_text(exc.strerror or type(exc).__name__, 100)
             raise SourceError(f"{safe_text(path, 200)}: cannot read: {reason}") from None
-        report = _sourced(body, str(path))
+        report = _sourced(body, str(path), strings)
         out.setdefault(report.sha256, report)
     return list(out.values())

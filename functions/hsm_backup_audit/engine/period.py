@@ -123,6 +123,46 @@ def report_problem(document: Any) -> str | None:
     return None
 
 
+FINDING_KEYS = ("id", "rule", "severity", "account_id", "region", "cluster_id", "backup_id")
+
+
+def slim_report(document: Mapping[str, Any], strings: dict[str, str]) -> dict[str, Any]:
+    """Only what a period reads of a report (checked by report_problem first), each string
+    shared through `strings` with the same string of every other report: a finding's id,
+    rule and place repeat in every daily report, and a year of them must fit in memory."""
+
+    def keep(value: Any) -> Any:
+        return strings.setdefault(value, value) if isinstance(value, str) else value
+
+    scope = document.get("scope")
+    scope = scope if isinstance(scope, Mapping) else {}
+    slim: dict[str, Any] = {
+        "schema_version": 1,
+        "status": keep(document["status"]),
+        "generated_at": document["generated_at"],
+        "run_id": document.get("run_id"),
+        "scope": {
+            "accounts": [keep(a) for a in scope.get("accounts") or ()],
+            "regions": [keep(r) for r in scope.get("regions") or ()],
+            "policy_source": keep(scope.get("policy_source")),
+        },
+        "findings": [
+            {key: keep(f[key]) for key in (*FINDING_KEYS, "first_seen") if key in f}
+            for f in document["findings"]
+        ],
+    }
+    changes = document.get("changes")
+    if isinstance(changes, Mapping) and isinstance(changes.get("resolved"), list):
+        slim["changes"] = {
+            "resolved": [
+                {key: keep(r[key]) for key in ("id", "reason") if key in r}
+                for r in changes["resolved"]
+                if isinstance(r, Mapping)
+            ]
+        }
+    return slim
+
+
 def policy_sha256(policy: Mapping[str, Any]) -> str:
     canonical = json.dumps(policy, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -105,6 +105,7 @@ CTX_NOTIFY = "notify"
 CTX_WEEKLY_DIGEST_DAY = "weeklyDigestDay"
 CTX_REPORT_BUCKET = "reportBucket"
 CTX_REPORT_EXPIRATION_DAYS = "reportExpirationDays"
+CTX_REPORT_OBJECT_LOCK_DAYS = "reportObjectLockDays"
 CTX_LOG_RETENTION_DAYS = "logRetentionDays"
 CTX_MAX_WORKERS = "maxWorkers"
 CTX_MEMBER_ACCOUNTS = "memberAccounts"
@@ -137,6 +138,7 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_WEEKLY_DIGEST_DAY: "monday",
     CTX_REPORT_BUCKET: True,
     CTX_REPORT_EXPIRATION_DAYS: 730,
+    CTX_REPORT_OBJECT_LOCK_DAYS: "",
     CTX_LOG_RETENTION_DAYS: 90,
     CTX_MAX_WORKERS: "",
     CTX_MEMBER_ACCOUNTS: "",

@@ -5,6 +5,7 @@ and its CSV checked line by line: a fix, new findings, a missed day, an INCOMPLE
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,8 @@ def test_the_csv_from_the_bucket_holds_each_lifecycle_line_by_line(
     )
     assert len(keys) == 4
     for key in keys:
-        version = s3.head_object(Bucket=bucket, Key=key)["VersionId"]
-        assert f"s3://{bucket}/{key}" in page and version in page
+        stored = s3.get_object(Bucket=bucket, Key=key)
+        digest = hashlib.sha256(stored["Body"].read()).hexdigest()
+        row = page.split(f"s3://{bucket}/{key}")[1].split("</tr>")[0]
+        assert stored["VersionId"] in row and digest in row
     assert "2026-03-03" in page.split('id="missed-days"')[1].split("</p>")[0]

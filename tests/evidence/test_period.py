@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hsm_backup_audit.engine.period import PeriodError, build_period
+from hsm_backup_audit.engine.period import PeriodError, build_period, slim_report
 from hsm_backup_audit.engine.period_findings import percentile
 
 from .documents import finding, report, sourced
@@ -134,3 +134,13 @@ def test_a_document_that_is_no_report_is_refused_by_name(document: dict, problem
 def test_no_report_in_the_period_is_refused() -> None:
     with pytest.raises(PeriodError, match="no report from 2026-04-01"):
         build_period([sourced(report(at(1), []), "1")], date(2026, 4, 1), date(2026, 4, 2))
+
+
+def test_a_finding_the_run_did_not_check_is_not_resolved_even_by_a_complete_run() -> None:
+    # Catches: ignoring changes.not_checked (coverage's cells not read) in a complete run.
+    run = report(at(2), [], resolved=[])
+    run["changes"]["not_checked"] = [{**A}]
+    for second in (run, slim_report(run, {})):  # as read, and as the source adapter keeps it
+        period = build_period([sourced(report(at(1), [A]), "1"), sourced(second, "2")])
+        (cycle,) = period.lifecycles
+        assert cycle.resolved_at is None

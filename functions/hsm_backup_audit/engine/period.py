@@ -154,11 +154,13 @@ def slim_report(document: Mapping[str, Any], strings: dict[str, str]) -> dict[st
     changes = document.get("changes")
     if isinstance(changes, Mapping) and isinstance(changes.get("resolved"), list):
         slim["changes"] = {
-            "resolved": [
+            name: [
                 {key: keep(r[key]) for key in ("id", "reason") if key in r}
-                for r in changes["resolved"]
+                for r in changes[name]
                 if isinstance(r, Mapping)
             ]
+            for name in ("resolved", "not_checked")
+            if isinstance(changes.get(name), list)
         }
     return slim
 

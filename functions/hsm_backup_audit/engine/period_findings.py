@@ -98,6 +98,15 @@ def _resolved_here(document: Mapping[str, Any]) -> dict[str, str | None] | None:
     return out
 
 
+def _not_checked(document: Mapping[str, Any]) -> set[str]:
+    """Ids the run's `changes.not_checked` names: in cells it did not read."""
+    changes = document.get("changes")
+    listed = changes.get("not_checked") if isinstance(changes, Mapping) else None
+    if not isinstance(listed, list):
+        return set()
+    return {e["id"] for e in listed if isinstance(e, Mapping) and isinstance(e.get("id"), str)}
+
+
 def _saw_everything(document: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
     """A complete run whose scope held the finding's account and region."""
     scope = document.get("scope")
@@ -130,7 +139,8 @@ def lifecycles(runs: Sequence[RunLike]) -> tuple[Lifecycle, ...]:
             else:
                 item.entry, item.last_seen = entry, run.at
         resolved = _resolved_here(document) or {}
-        for finding_id in [i for i in opened if i not in present]:
+        unseen = _not_checked(document)
+        for finding_id in [i for i in opened if i not in present and i not in unseen]:
             item = opened[finding_id]
             if finding_id in resolved or _saw_everything(document, item.entry):
                 closed.append(_close(item, run.at, resolved.get(finding_id), as_of))

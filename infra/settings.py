@@ -53,6 +53,7 @@ class Settings:
     weekly_digest_day: str
     report_bucket: bool
     report_expiration_days: int
+    report_object_lock_days: int | None  # None: no Object Lock (docs/evidence.md)
     log_retention_days: int
     max_workers: int | None
     member_accounts: tuple[str, ...]
@@ -253,6 +254,7 @@ def read_settings(node: Node) -> Settings:
             f"{c.CTX_MEMBER_ACCOUNTS} and {c.CTX_ORGANIZATION}=true are two ways to name the "
             "members: use one (the organization lists its accounts itself)"
         )
+    expiration = _number(node, c.CTX_REPORT_EXPIRATION_DAYS, c.REPORT_GLACIER_AFTER_DAYS + 1, 36500)
     return Settings(
         notification_emails=_items(
             node, c.CTX_NOTIFICATION_EMAILS, EMAIL_PATTERN, "an email address"
@@ -264,8 +266,12 @@ def read_settings(node: Node) -> Settings:
         notify=_notify(node),
         weekly_digest_day=_weekday(node),
         report_bucket=_flag(node, c.CTX_REPORT_BUCKET),
-        report_expiration_days=_number(
-            node, c.CTX_REPORT_EXPIRATION_DAYS, c.REPORT_GLACIER_AFTER_DAYS + 1, 36500
+        report_expiration_days=expiration,
+        # Compliance-mode retention no longer than the bucket keeps anything.
+        report_object_lock_days=(
+            _number(node, c.CTX_REPORT_OBJECT_LOCK_DAYS, 1, expiration)
+            if _text(node, c.CTX_REPORT_OBJECT_LOCK_DAYS)
+            else None
         ),
         log_retention_days=_log_retention(node),
         max_workers=_number(node, c.CTX_MAX_WORKERS, 1, 256) if workers else None,

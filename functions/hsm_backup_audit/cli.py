@@ -1,4 +1,4 @@
-"""`hsm-backup-audit`: the command line runs its commands (scan, merge, demo). What each
+"""`hsm-backup-audit`: the command line runs its commands (scan, merge, evidence, demo). What each
 option takes, and the exit codes, are in arguments.py."""
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .engine.partial import PartialInfo, PartialRecorder, partial_document
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
 from .engine.security_hub_outcome import security_hub_lines
+from .evidence import run_evidence
 from .regions import ALL_REGIONS, RegionError, check_region, check_regions
 
 ENV_AWS_REGION = "AWS_REGION"
@@ -247,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "merge":
         return run_merge(args)
+    if args.command == "evidence":
+        return run_evidence(args)
     return run_scan(args)
 
 

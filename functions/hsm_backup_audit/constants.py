@@ -207,6 +207,9 @@ FANOUT_KEY_PREFIX = "fanout"
 REPORT_LATEST_NAME = "latest.json"
 # s3://REPORT_BUCKET/history/<scope key>/{baseline,last-run}.json (aws/history.py)
 HISTORY_KEY_PREFIX = "history"
+# s3://REPORT_BUCKET/evidence/<evidence scope>/<YYYY-MM>.html and .csv: the previous month's
+# evidence page, written by the first run of each month (aws/monthly_evidence.py).
+EVIDENCE_KEY_PREFIX = "evidence"
 
 # --- Security Hub (opt-in) ------------------------------------------------------
 # Findings above INFO go to each account's default product in the resource's region.

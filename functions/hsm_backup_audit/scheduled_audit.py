@@ -16,6 +16,7 @@ import boto3
 
 from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, report_keys, run_id_for
 from .aws.history import History, read_history, record_run, scope_document, scope_key
+from .aws.monthly_evidence import MonthlyEvidence, write_monthly_evidence
 from .aws.scanner import ScanRequest, scan
 from .aws.security_hub import AccountSessions, import_run, never
 from .configuration import Configuration
@@ -23,6 +24,7 @@ from .constants import (
     NOTIFY_ALWAYS,
     NOTIFY_CHANGES,
     NOTIFY_FINDINGS,
+    REPORT_LATEST_NAME,
     SECURITY_HUB_STOP_SECONDS,
     TIME_RESERVE_SECONDS,
     WEEKDAYS,
@@ -77,6 +79,7 @@ def _deliver(
     history: History,
     request_id: str,
     security_hub: SecurityHubOutcome | None = None,
+    evidence: MonthlyEvidence | None = None,
 ) -> Delivery:
     return deliver(
         report,
@@ -89,7 +92,24 @@ def _deliver(
         baseline_problem=history.problem,
         security_hub=security_hub,
         weekly=is_weekly_digest(report, config),
+        evidence=(evidence.bucket, evidence.key) if evidence and evidence.key else None,
     )
+
+
+@tracer.capture_method(capture_response=False)
+def _monthly_evidence(
+    report: Report, config: Configuration, outbox: Outbox
+) -> MonthlyEvidence | None:
+    """The first run of a month writes last month's evidence page (with a report bucket)."""
+    if not config.report_bucket or outbox.s3 is None:
+        return None
+    prefix = report_keys(report, "run")[1].removesuffix(REPORT_LATEST_NAME)  # reports/<acct>/
+    evidence = write_monthly_evidence(
+        outbox.s3, config.report_bucket, history_scope(config), prefix, report.generated_at
+    )
+    if evidence is not None and evidence.problem:
+        logger.warning("evidence page not written", extra={"problem": evidence.problem})
+    return evidence
 
 
 @tracer.capture_method(capture_response=False)
@@ -242,8 +262,19 @@ def finish_run(
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
+    evidence = _monthly_evidence(report, config, outbox)
+    if reason is None and evidence is not None and evidence.key:
+        reason = "monthly evidence"  # the digest is where its link goes
     delivery = _deliver(
-        report, config, outbox, run_id, reason is not None, history, request_id, security_hub
+        report,
+        config,
+        outbox,
+        run_id,
+        reason is not None,
+        history,
+        request_id,
+        security_hub,
+        evidence,
     )
     if not delivery.failures:  # a retry must compare with the same baseline, and publish
         history_problem = record_history(report, config, outbox, delivery)

@@ -20,7 +20,7 @@ from hsm_backup_audit.constants import DEFAULT_MAX_WORKERS, RETRY_MODE, TIME_RES
 from hsm_backup_audit.engine.audit import Report
 from hsm_backup_audit.engine.policy import Policy
 
-from . import changes, fanout, memory
+from . import changes, evidence, fanout, memory
 from .server_process import Listing, ServerProcess
 from .walks import (
     CALLER,
@@ -321,6 +321,14 @@ def changes_targets() -> list[Target]:
     return [Target(name, passed, detail) for name, passed, detail in figures]
 
 
+def evidence_targets() -> list[Target]:
+    say("== An evidence page of a year of daily reports (pure engine and rendering)")
+    figures = evidence.measure()
+    for name, _, detail in figures:
+        say(f"  {name}: {detail}")
+    return [Target(name, passed, detail) for name, passed, detail in figures]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call (0.1)")
@@ -341,10 +349,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--section",
-        choices=["all", "changes", "fanout"],
+        choices=["all", "changes", "fanout", "evidence"],
         default="all",
         help="run every section (all), only what changed and the digest (changes), "
-        "or only the merge and the organization fan-out (fanout)",
+        "only the merge and the organization fan-out (fanout), or only the evidence page "
+        "of a year (evidence)",
     )
     args = parser.parse_args(argv)
     isolate_from_real_aws()
@@ -359,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         one_lambda(figures)
     if args.section in ("all", "changes"):
         targets += changes_targets()
+    if args.section in ("all", "evidence"):
+        targets += evidence_targets()
     if args.section in ("all", "fanout"):
         targets += [Target(*target) for target in fanout.run(say, args.latency)]
     say()

@@ -190,6 +190,7 @@ def deliver(
     baseline_problem: str | None = None,
     security_hub: SecurityHubOutcome | None = None,
     weekly: bool = False,
+    evidence: tuple[str, str] | None = None,
 ) -> Delivery:
     """Store the report, then publish the digest that links to it (unless `publish` is
     False: NOTIFY decided this run has nothing to say, or an earlier attempt of the same
@@ -206,6 +207,7 @@ def deliver(
         baseline_problem=baseline_problem,
         security_hub=security_hub,
         weekly=weekly,
+        evidence=evidence,
     )
     if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):
         return out

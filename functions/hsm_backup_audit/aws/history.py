@@ -224,3 +224,30 @@ def _move_forward(
             if str(exc.response.get("Error", {}).get("Code")) not in LOST_RACE_CODES:
                 raise
     return f"s3://{bucket}/{target}: not moved: another run wrote it {MAX_WRITE_ATTEMPTS} times"
+
+
+def recorded_runs(s3: BaseClient, bucket: str, since: datetime | None = None) -> dict[str, Any]:
+    """Every run the history recorded (in versions written since `since`: an entry is
+    written after its run), from the versions of each scope's last-run.json (the report
+    bucket is versioned): {report key: the entry, with its scope and policy}. Runs whose
+    report was not stored are left out. Raises ClientError and BotoCoreError."""
+    runs: dict[str, dict[str, Any]] = {}
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=bucket, Prefix=f"{HISTORY_KEY_PREFIX}/"
+    )
+    for page in pages:
+        for version in page.get("Versions", []):
+            key = version.get("Key", "")
+            written = as_utc(version.get("LastModified"))
+            if not key.endswith(f"/{LAST_RUN_NAME}") or written is None:
+                continue
+            if since is not None and written < since:
+                continue
+            body = s3.get_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+            try:
+                entry = json.loads(body["Body"].read())
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and isinstance(entry.get("report_key"), str):
+                runs[entry["report_key"]] = entry
+    return runs

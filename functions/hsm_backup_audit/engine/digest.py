@@ -38,6 +38,7 @@ from .digest_sections import (
     by_rule,
     clean,
     entries,
+    evidence_lines,
     fit,
     plural,
     size_of,
@@ -182,6 +183,7 @@ def render_digest(
     security_hub: SecurityHubOutcome | None = None,
     weekly: bool = False,
     budget: int = DIGEST_READABLE_BYTES,
+    evidence: tuple[str, str] | None = None,
 ) -> Digest:
     """The digest of one run. `report_url` is where the full JSON report was stored;
     `report_problem` says why it could not be stored; `baseline_problem` why the run
@@ -201,6 +203,7 @@ def render_digest(
     tail = table(report, "region")
     if len(report.scope.accounts) > 1:
         tail += table(report, "account_id")
+    tail += evidence_lines(evidence)
     tail += footer(report, run_id, report_line, baseline_problem)
     sections = _sections(report, shown_new, shown_open, report_url)
     fixed = size_of(head) + size_of(middle) + size_of(tail)

@@ -8,6 +8,7 @@ fix. Entries are rendered only while they fit, so the cost is bounded by the bud
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -116,3 +117,15 @@ def fit(sections: list[Section], budget: int) -> None:
                     return
                 used += size
                 section.shown += 1
+
+
+CONSOLE_OBJECT_URL = "https://console.aws.amazon.com/s3/object/{bucket}?prefix={key}"
+
+
+def evidence_lines(evidence: tuple[str, str] | None) -> list[str]:
+    """The monthly evidence page this run wrote, (bucket, key): where to open or copy it."""
+    if evidence is None:
+        return []
+    bucket, key = (clean(part, 300) for part in evidence)
+    url = CONSOLE_OBJECT_URL.format(bucket=bucket, key=urllib.parse.quote(key, safe="/"))
+    return ["", f"Evidence page for last month: {url}", f"  aws s3 cp s3://{bucket}/{key} ."]

@@ -125,6 +125,10 @@ DIMENSION_SERVICE = "service"
 DIMENSION_RULE = "Rule"
 DIMENSION_REGION = "Region"
 DIMENSION_ACCOUNT = "Account"
+# `Findings` by `Account`: only accounts with findings, the most findings first, at most this
+# many a run. Each (metric, dimensions) series is a billed custom metric, so a run's count stays
+# bounded however many accounts it audits: 7 totals + one per rule + one per region + this.
+METRIC_ACCOUNTS_MAX = 50
 
 # --- Lambda environment variable keys -------------------------------------------
 ENV_TOPIC_ARN = "TOPIC_ARN"

@@ -86,6 +86,17 @@ KMS_KEY_POLICY_MAX_BYTES = 32 * 1024
 
 # Report bucket.
 REPORT_GLACIER_AFTER_DAYS = 90
+# Everything else the bucket holds expires (it is versioned: old versions too).
+# The fan-out's working files (work list, plan, partials) and the Distributed Map's results:
+# a failed execution can be redriven within 14 days of its end (Step Functions' redrive
+# window), after which nothing reads them.
+FANOUT_EXPIRATION_DAYS = 14
+FANOUT_MAP_RESULTS_FOLDER = "map-results"  # under fanout/: the Map's ResultWriter
+# Delivery markers stop a retried invocation publishing its digest twice; Lambda retries an
+# asynchronous invocation for at most 6 hours, the schedule for SCHEDULE_MAX_EVENT_AGE_HOURS.
+DELIVERY_EXPIRATION_DAYS = 30
+NONCURRENT_WORKING_FILES_DAYS = 1  # an overwritten or deleted working file, kept a day
+INCOMPLETE_UPLOAD_DAYS = 1  # any multipart upload left unfinished, aborted bucket-wide
 
 # Context keys, each documented in the README with its default (cdk.json has them too).
 CTX_NOTIFICATION_EMAILS = "notificationEmails"

@@ -166,7 +166,7 @@ class FanOut(Construct):
             tolerated_failure_percentage=settings.tolerated_failure_percentage,
             result_path=sfn.JsonPath.DISCARD,
             result_writer_v2=sfn.ResultWriterV2(
-                bucket=self._bucket, prefix=f"{FANOUT_KEY_PREFIX}/map-results"
+                bucket=self._bucket, prefix=f"{FANOUT_KEY_PREFIX}/{c.FANOUT_MAP_RESULTS_FOLDER}"
             ),
         )
         fan_out.item_processor(batch)

@@ -27,7 +27,7 @@ class AuditStack(Stack):
         notifications = Notifications(self, "Notifications", emails=settings.notification_emails)
         reports = (
             ReportBucket(self, "Reports", expiration_days=settings.report_expiration_days)
-            if settings.report_bucket or settings.organization  # the fan-out's working files
+            if settings.report_bucket or settings.fan_out  # the fan-out's working files
             else None
         )
         audit = AuditFunction(
@@ -41,6 +41,7 @@ class AuditStack(Stack):
         fan_out = None
         if settings.organization:
             OrganizationAccess(self, "Organization", role=audit.role, settings=settings)
+        if settings.fan_out:
             assert reports is not None
             fan_out = FanOut(
                 self,

@@ -62,7 +62,14 @@ class History:
 
 
 def _get_json(s3: BaseClient, bucket: str, key: str) -> Any:
-    """The object's JSON, or None when it does not exist. Raises on anything else."""
+    """The object's JSON, or None when it does not exist. Raises on anything else.
+
+    Whether it exists is asked by listing its key first: the stack grants s3:ListBucket
+    under the bucket's prefixes only (an s3:prefix condition), and without a ListBucket
+    that applies, S3 answers a GetObject of a missing key with 403, not 404."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    if not any(item.get("Key") == key for item in listed.get("Contents", [])):
+        return None
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:

@@ -8,7 +8,7 @@ from constructs import Construct
 from .fanout import FanOut
 from .fanout_settings import read_fanout_settings
 from .function import AuditFunction
-from .limits import check_limits
+from .limits import check_limits, warn_past_one_lambda
 from .monitoring import Monitoring
 from .notifications import Notifications
 from .organization_access import OrganizationAccess
@@ -67,6 +67,11 @@ class AuditStack(Stack):
             dead_letter_queue=schedule.dead_letter_queue,
             missed_run_hours=settings.missed_run_alarm_hours,
             state_machine=state_machine,
+            steps=(
+                {"Plan": fan_out.plan, "Batch": fan_out.batch, "Merge": fan_out.merge}
+                if fan_out
+                else None
+            ),
         )
         notifications.allow_alarms_to_publish(monitoring.alarm_arns)
 
@@ -84,3 +89,4 @@ class AuditStack(Stack):
         if state_machine:
             CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn)
         check_limits(self)
+        warn_past_one_lambda(self, settings)

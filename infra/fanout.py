@@ -24,7 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
-from hsm_backup_audit.constants import FANOUT_KEY_PREFIX
+from hsm_backup_audit.constants import ENV_FANOUT_BATCH_SIZE, FANOUT_KEY_PREFIX
 
 from . import constants as c
 from .fanout_roles import StepRoles
@@ -63,6 +63,11 @@ class FanOut(Construct):
         self._audit = audit
         self._bucket = bucket
         self._layer = audit.powertools_layer
+        # The merge counts failed batches from the batch size (hsm_backup_audit.steps).
+        self._environment = {
+            **audit.environment,
+            ENV_FANOUT_BATCH_SIZE: str(settings.batch_size),
+        }
         self.roles = StepRoles(self, "Roles", audit=audit, bucket=bucket)
         self.plan = self._build_function("Plan", "plan_handler", c.FANOUT_PLAN_MINUTES, 256)
         self.batch = self._build_function(
@@ -107,7 +112,7 @@ class FanOut(Construct):
             layers=[self._layer],
             role=getattr(self.roles, name.lower()),
             log_group=self._audit.log_group,
-            environment=self._audit.environment,
+            environment=self._environment,
             timeout=Duration.minutes(minutes),
             memory_size=memory,
         )

@@ -54,7 +54,9 @@ def read_json(url_or_bucket: str, key: str | None = None) -> Any:
     return json.loads(body)
 
 
-def run_state_machine(skip_batches: tuple[int, ...] = ()) -> tuple[dict, dict, list[dict]]:
+def run_state_machine(
+    skip_batches: tuple[int, ...] = (), batches_error: dict[str, str] | None = None
+) -> tuple[dict, dict, list[dict]]:
     """plan -> every batch (ItemBatcher: BATCH_SIZE items, the plan's output as
     BatchInput) -> merge, as the state machine passes them. Returns (plan, merge summary,
     batch results)."""
@@ -67,8 +69,10 @@ def run_state_machine(skip_batches: tuple[int, ...] = ()) -> tuple[dict, dict, l
             continue  # this child execution failed or timed out
         batch = {"Items": items[start : start + BATCH_SIZE], "BatchInput": batch_input}
         results.append(batch_handler(batch, LocalContext()))
-    # The merge gets the Map's input again (the Map's ResultPath is null)
-    summary = merge_handler(plan, LocalContext())
+    # The merge gets the Map's input again (the Map's ResultPath is null), and the Map's
+    # error when it stopped (its Catch: ResultPath $.batches_error)
+    event = plan if batches_error is None else {**plan, "batches_error": batches_error}
+    summary = merge_handler(event, LocalContext())
     return plan, summary, results
 
 
@@ -125,6 +129,36 @@ def test_a_batch_that_never_wrote_its_partial_is_an_error_entry_for_each_of_its_
     ]
     assert not set(lost) & set(report["scope"]["accounts"])
     assert inbox.messages()[0]["Subject"].startswith("[INCOMPLETE]")
+
+
+def test_a_map_stopped_past_its_tolerance_says_why_in_one_digest_line(
+    organization: list[str], inbox: Inbox, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fan-out whose second and third batches failed, so the Map stopped past its
+    # tolerance and its Catch handed the merge the error
+    monkeypatch.setenv("FANOUT_BATCH_SIZE", str(BATCH_SIZE))
+    error = {
+        "Error": "States.ExceedToleratedFailureThreshold",
+        "Cause": "The specified tolerated failure threshold was exceeded",
+    }
+    _, summary, _ = run_state_machine(skip_batches=(1, 2), batches_error=error)
+    capsys.readouterr()
+    # Then the report carries one error entry that says how many batches failed and why
+    report = read_json(summary["report"])
+    assert report["status"] == "INCOMPLETE"
+    (stopped,) = [e for e in report["errors"] if e["operation"] == "Batches"]
+    assert stopped["code"] == "States.ExceedToleratedFailureThreshold"
+    assert stopped["message"] == (
+        "the Distributed Map stopped: 2 of 3 batches failed; first error: "
+        "States.ExceedToleratedFailureThreshold: "
+        "The specified tolerated failure threshold was exceeded"
+    )
+    # beside one entry per account not audited
+    assert sum(e["code"] == "NoPartialReport" for e in report["errors"]) == 4
+    # and the digest shows it on one line
+    (message,) = inbox.messages()
+    lines = [line for line in message["Message"].splitlines() if "2 of 3 batches failed" in line]
+    assert len(lines) == 1
 
 
 def test_a_batch_handed_a_document_it_cannot_use_fails_with_one_line(

@@ -12,7 +12,7 @@ export NODE_NO_WARNINGS := 1
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 CDK := npx --no-install cdk --no-notices --no-version-reporting
 
-.PHONY: install demo invoke-local test lint unit synth cfn-lint bench deploy clean
+.PHONY: install demo invoke-local test lint unit synth cfn-lint variants bench deploy clean
 
 install: $(STAMP)
 
@@ -40,7 +40,7 @@ lint: install
 unit: install
 	$(BIN)/pytest -q
 
-test: lint unit cfn-lint
+test: lint unit cfn-lint variants
 
 # CDK: offline, no AWS credentials needed to synth. Pass context with CDK_ARGS, e.g.
 # make deploy CDK_ARGS="-c notificationEmails=ops@example.com"
@@ -53,6 +53,15 @@ synth: install $(NPM_STAMP)
 cfn-lint: synth
 	$(BIN)/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 
+# Every deploy variant CI checks (infra/variants.py: default, every option on, organization,
+# organization units from a delegated administrator, 1,000 member accounts fanned out),
+# each synthesized with cdk-nag into its own directory, then cfn-lint on every template.
+VARIANTS_OUT := cdk.out.variants
+variants: install
+	rm -rf $(VARIANTS_OUT)
+	$(BIN)/python -m infra.variants $(VARIANTS_OUT)
+	$(BIN)/cfn-lint --non-zero-exit-code error $(VARIANTS_OUT)/*/*.template.json
+
 deploy: install $(NPM_STAMP)
 	$(CDK) deploy HsmBackupAudit $(CDK_ARGS)
 
@@ -62,4 +71,4 @@ bench: install
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules cdk.out $(VARIANTS_OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -189,3 +189,37 @@ def test_a_failed_account_listing_is_an_error_entry_and_the_caller_is_still_audi
         (DEFAULT_ACCOUNT, "global", "ListAccounts")
     ]
     assert report["scope"]["accounts"] == [DEFAULT_ACCOUNT]
+
+
+def test_listed_member_accounts_fan_out_through_the_plan(
+    lambda_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    inbox: Inbox,
+    capsys: Any,
+    tmp_path: Any,
+    wall_now: datetime,
+) -> None:
+    # Given fanOut=true with three memberAccounts (the asset's file, as the stack ships
+    # it) and no organization, each member with a never-expiring backup
+    members = ["111111111111", "222222222222", "333333333333"]
+    for account_id in members:
+        fleet = Fleet(account_id)
+        ids = fleet.add_daily_backups(PRIMARY, fleet.add_cluster(PRIMARY), days=1, now=wall_now)
+        fleet.backend(PRIMARY).backups[ids[0]].never_expires = True
+    accounts_file = tmp_path / "member-accounts.json"
+    accounts_file.write_text(json.dumps(members))
+    monkeypatch.setenv("MEMBER_ACCOUNTS_FILE", str(accounts_file))
+    monkeypatch.setenv("MEMBER_ROLE_NAME", "hsm-backup-audit-member")
+    # When the fan-out runs
+    plan, summary, results = run_state_machine()
+    capsys.readouterr()
+    # Then the plan's work list holds the caller and every listed member, by role
+    items = read_json(plan["bucket"], plan["work_list"])
+    assert [item["account_id"] for item in items] == [DEFAULT_ACCOUNT, *members]
+    assert items[1]["role_arn"] == "arn:aws:iam::111111111111:role/hsm-backup-audit-member"
+    assert [r["accounts"] for r in results] == [2, 2]
+    # and the merged report covers them all, each member's finding included
+    report = read_json(summary["report"])
+    assert sorted(report["scope"]["accounts"]) == sorted([DEFAULT_ACCOUNT, *members])
+    assert report["errors"] == []
+    assert sorted({f["account_id"] for f in report["findings"]}) == members

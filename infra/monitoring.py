@@ -185,10 +185,10 @@ class Monitoring(Construct):
     def _build_step_errors_alarm(self, step: str, function: lambda_.IFunction) -> cw.Alarm:
         return self._above_zero_alarm(
             f"{step}StepErrors",
-            f"The fan-out's {step.lower()} step failed (after the state machine's retries "
-            "when it is the plan or merge step; a failed batch's accounts are error entries "
-            "in the report). The step's log group has one error line saying why; fix it, "
-            f"then {START_AGAIN}.",
+            f"The fan-out's {step.lower()} step failed in at least one invocation (the state "
+            "machine retries it; a batch that still fails leaves its accounts as error "
+            "entries in the report). The log group has one error line saying why; fix it, "
+            f"then {START_AGAIN} if the run did not finish.",
             function.metric_errors(statistic=SUM, period=ALARM_PERIOD),
             cw.TreatMissingData.NOT_BREACHING,
         )

@@ -125,6 +125,10 @@ DIMENSION_SERVICE = "service"
 DIMENSION_RULE = "Rule"
 DIMENSION_REGION = "Region"
 DIMENSION_ACCOUNT = "Account"
+# `Findings` by `Account`: only accounts with findings, the most findings first, at most this
+# many a run. Each (metric, dimensions) series is a billed custom metric, so a run's count stays
+# bounded however many accounts it audits: 7 totals + one per rule + one per region + this.
+METRIC_ACCOUNTS_MAX = 50
 
 # --- Lambda environment variable keys -------------------------------------------
 ENV_TOPIC_ARN = "TOPIC_ARN"
@@ -141,6 +145,9 @@ ENV_ORGANIZATION = "ORGANIZATION"
 ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
 ENV_ORGANIZATIONAL_UNITS = "ORGANIZATIONAL_UNITS"
 ENV_SECURITY_HUB = "SECURITY_HUB"
+# The fan-out's batch size (ItemBatcher), on its step functions only: the merge counts the
+# batches that wrote no partial report when the Distributed Map stops.
+ENV_FANOUT_BATCH_SIZE = "FANOUT_BATCH_SIZE"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 

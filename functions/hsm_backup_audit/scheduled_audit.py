@@ -223,7 +223,7 @@ def finish_run(
     report.run_id = run_id
     outbox = Outbox.for_run(session, config.topic_arn, config.report_bucket)
     history = read_run_history(config, outbox)
-    report.changes = compute_changes(report, history.baseline)
+    report.changes = compute_changes(report, history.baseline, config.policy)
     security_hub = _import_to_security_hub(report, config, session, budget)
     reason = publish_reason(report, config, history)
     if reason is None and security_hub is not None and security_hub.problems:

@@ -3,6 +3,7 @@ Report parts (Finding, ScanError, Scope) and its PartialInfo. Pure: no AWS here.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..constants import SCHEMA_VERSION, Rule, Severity, Status
 from .audit import Scope
-from .model import Finding, ScanError, as_utc, finding_id
+from .coverage import Coverage, NotRead, home_listing
+from .model import Finding, ScanError, as_utc, finding_id, safe_text
 from .partial import PARTIAL_KEY, CellData, PartialInfo, SharedView
 
 SEVERITY = {severity.name: severity for severity in Severity}
@@ -47,6 +49,7 @@ class _Error(_Model):
     operation: str
     code: str
     message: str
+    listing: Literal["clusters", "owned", "shared"] | None = None
 
 
 class _Scope(_Model):
@@ -55,6 +58,28 @@ class _Scope(_Model):
     accounts: list[str]
     include_shared: bool
     policy_source: str
+    regions_not_enabled: dict[str, list[str]] = {}
+
+
+class _ReadCell(_Model):
+    account_id: str
+    region: str
+    listing: Literal["clusters", "owned", "shared"]
+
+
+class _NotRead(_ReadCell):
+    error: _Error
+
+
+class _Place(_Model):
+    account_id: str
+    region: str
+
+
+class _Coverage(_Model):
+    read: list[_ReadCell]
+    not_read: list[_NotRead]
+    overlaps: list[_Place] = []
 
 
 class _Cell(_Model):
@@ -87,6 +112,7 @@ class _Document(_Model):
     scope: _Scope
     findings: list[_Finding]
     errors: list[_Error]
+    coverage: _Coverage
     partial: _Partial
 
 
@@ -101,11 +127,15 @@ class Partial:
     errors: list[ScanError]
     duration_seconds: float
     info: PartialInfo
+    coverage: Coverage
+    digest: str = ""  # SHA-256 of the document: a deterministic tie-break between parts
 
 
 def read_partial_text(text: str | bytes, source: str) -> Partial:
     """Read one partial report from its JSON text (parsed and checked in one pass by
     pydantic; anything wrong is diagnosed again the slow way, for the message)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    digest = hashlib.sha256(raw).hexdigest()
     try:
         parsed = _Document.model_validate_json(text)
     except ValidationError:
@@ -116,7 +146,7 @@ def read_partial_text(text: str | bytes, source: str) -> Partial:
         except ValueError:  # e.g. not UTF-8, or a number too long to convert
             raise MergeError(f"{source}: not JSON") from None
         return read_partial(document, source)
-    return _read(parsed, source)
+    return _read(parsed, source, digest)
 
 
 def read_partial(document: Any, source: str) -> Partial:
@@ -135,13 +165,48 @@ def read_partial(document: Any, source: str) -> Partial:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise MergeError(f"{source}: not a partial report: {where}: {first['msg']}") from None
-    return _read(parsed, source)
+    canonical = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return _read(parsed, source, digest)
 
 
-def _read(parsed: _Document, source: str) -> Partial:
+def _coverage(parsed: _Document) -> Coverage:
+    return Coverage(
+        read=frozenset((c.account_id, c.region, c.listing) for c in parsed.coverage.read),
+        not_read=tuple(
+            NotRead(c.account_id, c.region, c.listing, ScanError(**c.error.model_dump()))
+            for c in parsed.coverage.not_read
+        ),
+        overlaps=tuple((c.account_id, c.region) for c in parsed.coverage.overlaps),
+    )
+
+
+def _check(parsed: _Document, coverage: Coverage, source: str) -> None:
+    """A part is what it says: INCOMPLETE exactly when it has an error entry, and every
+    finding in a cell it read or names as not read (with the error that says why)."""
+    if (parsed.status == Status.INCOMPLETE) != bool(parsed.errors):
+        said = "INCOMPLETE without an error entry" if not parsed.errors else parsed.status
+        raise MergeError(f"{source}: refused: status {said} (errors: {len(parsed.errors)})")
+    named = set(coverage.read) | {(c.account_id, c.region, c.listing) for c in coverage.not_read}
+    for finding in parsed.findings:
+        cell = (
+            finding.account_id,
+            finding.region,
+            home_listing(finding.rule, finding.shared, finding.backup_id),
+        )
+        if cell not in named:
+            raise MergeError(
+                f"{source}: refused: finding {safe_text(finding.id, 40) or '(no id)'} lies in "
+                f"{'/'.join(safe_text(part, 40) for part in cell)}, a cell the part did not read"
+            )
+
+
+def _read(parsed: _Document, source: str, digest: str) -> Partial:
     generated_at = as_utc(parsed.generated_at.removesuffix("Z") + "+00:00")
     if generated_at is None:
         raise MergeError(f"{source}: generated_at is not a time")
+    coverage = _coverage(parsed)
+    _check(parsed, coverage, source)
     if len(parsed.partial.backup_keys) != len(parsed.findings):
         raise MergeError(f"{source}: not a partial report: one backup key per finding expected")
     local: dict[str, int] = {}
@@ -158,11 +223,17 @@ def _read(parsed: _Document, source: str) -> Partial:
             accounts=tuple(parsed.scope.accounts),
             include_shared=parsed.scope.include_shared,
             policy_source=parsed.scope.policy_source,
+            regions_not_enabled=tuple(
+                (account, tuple(names))
+                for account, names in parsed.scope.regions_not_enabled.items()
+            ),
         ),
         findings=findings,
         errors=[ScanError(**e.model_dump()) for e in parsed.errors],
         duration_seconds=0.0,
         info=_info(parsed.partial, findings, source),
+        coverage=coverage,
+        digest=digest,
     )
 
 

@@ -195,15 +195,27 @@ def _table(report: Report, attribute: str) -> list[str]:
     """Backups scanned and findings per region or account; rows of zeros left out."""
     column = "account" if attribute == "account_id" else attribute
     rows = report.breakdown(attribute)
-    kept = {name: row for name, row in rows.items() if row != (0, 0)}
+    unread = _not_read_names(report, attribute)
+    # A row of zeros says "nothing here" only where every listing of it was read completely.
+    kept = {name: row for name, row in rows.items() if row != (0, 0) or name in unread}
     lines = ["", f"Per {column}", f"  {column:<22} {'backups':>10} {'findings':>10}"]
     lines += [
         f"  {clean(name, 40):<22} {scanned:>10,} {count:>10,}"
+        + ("  (not read completely)" if name in unread else "")
         for name, (scanned, count) in kept.items()
     ]
     if len(kept) < len(rows):
         lines.append(f"  ({plural(len(rows) - len(kept), column)} with no backups not shown)")
     return lines
+
+
+def _not_read_names(report: Report, attribute: str) -> set[str]:
+    """The regions (or accounts) with a cell in scope this run did not read completely."""
+    if report.coverage is None:
+        return set()
+    if attribute == "region":
+        return {cell.region for cell in report.coverage.not_read}
+    return {cell.account_id for cell in report.coverage.not_read}
 
 
 def _finding_block(entry: Entry, label: str = "") -> list[str]:

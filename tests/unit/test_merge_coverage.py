@@ -147,7 +147,7 @@ def test_a_part_holding_a_finding_outside_its_cells_is_refused(
     document = partial([ONE], [EAST])
     document["findings"][0]["region"] = WEST  # a cell the part never read nor named
     assert "a cell the part did not read" in refuse(tmp_path, capsys, document)
-    with pytest.raises(MergeError, match="part0.json: refused"):
+    with pytest.raises(MergeError, match=r"part0\.json: refused"):
         merged(document)
 
 

@@ -23,6 +23,7 @@ from botocore.exceptions import UnknownRegionError
 from ..constants import SECURITY_HUB_BATCH_SIZE, SECURITY_HUB_MAX_WORKERS
 from ..engine.asff import run_documents
 from ..engine.audit import Report
+from ..engine.changes import to_archive
 from ..engine.model import safe_text
 from ..engine.policy import Policy
 from ..engine.security_hub_outcome import ImportProblem, SecurityHubOutcome
@@ -219,7 +220,7 @@ def import_run(
     changes = report.changes
     documents = run_documents(
         report.findings,
-        [gone for gone in changes.resolved if gone.fixed] if changes else (),
+        to_archive(changes),
         first_seen=changes.first_seen if changes else {},
         observed_at=report.generated_at,
         partition_of=partition_of,

@@ -208,6 +208,15 @@ def compute_changes(
     )
 
 
+def to_archive(changes: Changes | None) -> tuple[ResolvedFinding, ...]:
+    """What Security Hub archives: the findings resolved in cells this run read completely,
+    under a policy that still applies their rule. Never `not_checked`, never "no longer
+    audited" (those stay as Security Hub has them)."""
+    if changes is None:
+        return ()
+    return tuple(gone for gone in changes.resolved if gone.fixed)
+
+
 def new_above_info(report: Report) -> int:
     """How many of this run's new findings are above INFO (what `--fail-on new` counts)."""
     changes = report.changes

@@ -28,6 +28,7 @@ from ..constants import (
     Status,
 )
 from .audit import Report
+from .changes import to_archive
 from .digest_sections import Entry, Section, clean, entries, examples, fit, plural, size_of, where
 from .model import Finding
 from .report import grouped, iso
@@ -60,7 +61,8 @@ def _delta(report: Report, *, day_only: bool) -> str | None:
         return None
     since = changes.baseline_generated_at
     when = f"{since:%Y-%m-%d}" if day_only else iso(since)
-    return f"{len(changes.new):,} new, {len(changes.resolved):,} resolved since {when}"
+    # Only what this run read and found gone is resolved: never "no longer audited"
+    return f"{len(changes.new):,} new, {len(to_archive(changes)):,} resolved since {when}"
 
 
 def subject_line(report: Report) -> str:
@@ -80,7 +82,7 @@ def subject_line(report: Report) -> str:
         )
     elif report.status == Status.NON_COMPLIANT:
         text = f"[NON_COMPLIANT] CloudHSM backups {who}: {counts}"
-    elif delta is not None and report.changes and report.changes.resolved:
+    elif delta is not None and to_archive(report.changes):
         text = f"[COMPLIANT] CloudHSM backups {who}: all clear, {delta}"
     else:
         text = (
@@ -151,8 +153,8 @@ def _verdict(report: Report) -> list[str]:
             "What it did see is reported; nothing it could not see counts as resolved."
         )
     elif report.status == Status.COMPLIANT:
-        if changes is not None and changes.resolved:
-            lines.append(f"All clear: {plural(len(changes.resolved), 'finding')} resolved.")
+        if to_archive(changes):
+            lines.append(f"All clear: {plural(len(to_archive(changes)), 'finding')} resolved.")
         lines.append(NO_FINDINGS)
     lines += [
         "",
@@ -249,6 +251,22 @@ def _resolved_block(entry: Entry) -> list[str]:
     return [f"{line}  (first seen {seen})"]
 
 
+def _dropped_block(entry: Entry) -> list[str]:
+    """A finding whose rule or listing the policy stopped: not fixed, not checked."""
+    first = entry[0]
+    line = (
+        f"  NO LONGER AUDITED [{clean(first.severity, 8)}] {clean(first.rule, 40)}  {where(entry)}"
+    )
+    return [line]
+
+
+def _unchecked_block(entry: Entry) -> list[str]:
+    """A finding in a cell this run did not read completely: neither resolved nor new."""
+    first = entry[0]
+    line = f"  NOT CHECKED [{clean(first.severity, 8)}] {clean(first.rule, 40)}  {where(entry)}"
+    return [line]
+
+
 def _sections(report: Report, new: list[Finding], still_open: list[Finding]) -> list[Section]:
     changes = report.changes
     compared = changes is not None and changes.baseline_generated_at is not None
@@ -256,14 +274,22 @@ def _sections(report: Report, new: list[Finding], still_open: list[Finding]) -> 
     if new:
         heading = ["", f"NEW ({len(new):,})"]
         sections.append(Section(heading, entries(new), _new_block, "new findings"))
-    if compared and changes is not None and changes.resolved:
+    if compared and changes is not None:
         order = {str(rule): n for n, rule in enumerate(RULES_IN_REPORT_ORDER)}
-        gone = sorted(
-            changes.resolved,
-            key=lambda r: (order.get(r.rule, 99), r.account_id, r.region, r.cluster_id),
-        )
-        heading = ["", f"RESOLVED ({len(gone):,})"]
-        sections.append(Section(heading, entries(gone), _resolved_block, "resolved findings"))
+        fixed = to_archive(changes)
+        for title, chosen, render in (
+            ("RESOLVED", fixed, _resolved_block),
+            ("NO LONGER AUDITED", [r for r in changes.resolved if not r.fixed], _dropped_block),
+            ("NOT CHECKED THIS RUN", changes.not_checked, _unchecked_block),
+        ):
+            if not chosen:
+                continue
+            gone = sorted(
+                chosen,
+                key=lambda r: (order.get(r.rule, 99), r.account_id, r.region, r.cluster_id),
+            )
+            heading = ["", f"{title} ({len(gone):,})"]
+            sections.append(Section(heading, entries(gone), render, f"{title.lower()} findings"))
     for number, (rule, items) in enumerate(grouped(still_open).items()):
         heading = [f"[{RULE_SEVERITY[rule].name}] {rule}: {plural(len(items), 'finding')}"]
         if number == 0:
@@ -338,7 +364,8 @@ def render_digest(
     for section in sections:
         if section.render is _open_block:  # everything still open
             lines += section.lines()
-    shown = sum(s.findings_shown for s in sections if s.render is not _resolved_block)
+    past = (_resolved_block, _dropped_block, _unchecked_block)  # not findings of this run
+    shown = sum(s.findings_shown for s in sections if s.render not in past)
     omitted = len(report.findings) - shown
     lines += tables
     if omitted:

@@ -100,6 +100,7 @@ def _judge(report: Report, policy: Policy | None) -> Callable[[Mapping[str, Any]
     include_shared = report.scope.include_shared and (policy is None or policy.include_shared)
     today = report.generated_at.date()
     exemptions = policy.exemptions if policy is not None else ()
+    listed_backups: list[set[int]] = []
 
     def why(entry: Mapping[str, Any]) -> str | None:
         rule = entry.get("rule")
@@ -124,12 +125,11 @@ def _judge(report: Report, policy: Policy | None) -> Callable[[Mapping[str, Any]
             and (account_id, region, cluster_id) not in listed
         ):
             return CLUSTER_DELETED
-        if (
-            isinstance(backup_id, str)
-            and coverage.backups is not None
-            and backup_mark(account_id, region, backup_id) not in coverage.backups
-        ):
-            return BACKUP_DELETED
+        if isinstance(backup_id, str) and coverage.backups is not None:
+            if not listed_backups:  # a set, built once, only when something resolved
+                listed_backups.append(set(coverage.backups))
+            if backup_mark(account_id, region, backup_id) not in listed_backups[0]:
+                return BACKUP_DELETED
         return FIXED
 
     return why

@@ -9,7 +9,7 @@ gets one of its own (`NOT_READ_CODE`), so the run is INCOMPLETE: never a silent 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +79,7 @@ class Coverage:
     read: frozenset[Cell]
     not_read: tuple[NotRead, ...] = ()
     overlaps: tuple[tuple[str, str], ...] = ()  # merge: (account, region) read by several parts
-    backups: frozenset[int] | None = field(default=None, compare=False, repr=False)
+    backups: Collection[int] | None = field(default=None, compare=False, repr=False)
     clusters: frozenset[tuple[str, str, str]] | None = field(
         default=None, compare=False, repr=False
     )
@@ -120,7 +120,8 @@ class Coverage:
 
 
 def backup_mark(account_id: str, region: str, backup_id: str) -> int:
-    """One small int per listed backup (in memory, for "backup deleted")."""
+    """One 64-bit int per listed backup (in memory only, for "backup deleted"): a collision
+    can only make a deleted backup's finding read "fixed", both resolved alike."""
     return hash((account_id, region, backup_id))
 
 

@@ -28,7 +28,7 @@ from .constants import (
     Status,
 )
 from .engine.audit import Report
-from .engine.changes import compute_changes
+from .engine.changes import compute_changes, to_archive
 from .engine.security_hub_outcome import SecurityHubOutcome
 from .observability import logger, tracer
 from .run_metrics import emit_run_metrics
@@ -184,7 +184,7 @@ def summarise(report: Report, delivery: Delivery) -> dict[str, Any]:
         "backups_noncompliant": report.backups_noncompliant,
         "findings": len(report.findings),
         "new_findings": len(changes.new) if changes else 0,
-        "resolved_findings": len(changes.resolved) if changes else 0,
+        "resolved_findings": len(to_archive(changes)),
         "baseline_run_id": changes.baseline_run_id if changes else None,
         "scan_errors": len(report.errors),
         "stopped_early": any(e.code == DEADLINE_CODE for e in report.errors),

@@ -161,3 +161,4 @@ def test_a_policy_that_stops_a_listing_is_no_all_clear() -> None:
     assert "All clear" not in digest.body
     assert "NO LONGER AUDITED (1)" in digest.body
     assert "RESOLVED (" not in digest.body
+    assert digest.attributes["resolved_findings"]["StringValue"] == "0"

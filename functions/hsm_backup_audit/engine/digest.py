@@ -129,7 +129,7 @@ def message_attributes(
             ATTRIBUTE_NEW_FINDINGS: {"DataType": "String", "StringValue": str(len(changes.new))},
             ATTRIBUTE_RESOLVED_FINDINGS: {
                 "DataType": "String",
-                "StringValue": str(len(changes.resolved)),
+                "StringValue": str(len(to_archive(changes))),
             },
             ATTRIBUTE_NEW_SEVERITY: {
                 "DataType": "String",

@@ -167,7 +167,7 @@ def run_scan(args: argparse.Namespace) -> int:
         )
     )
     if args.baseline:
-        report.changes = compute_changes(report, baseline)
+        report.changes = compute_changes(report, baseline, policy)
     info = recorder.partial_info(report) if args.format == "partial" else None
     _print(report, args.format, info)
     if args.security_hub:

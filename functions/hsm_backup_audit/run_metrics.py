@@ -28,6 +28,7 @@ from .constants import (
     Rule,
 )
 from .engine.audit import Report
+from .engine.changes import to_archive
 from .observability import metrics
 
 TOTALS = (
@@ -74,9 +75,7 @@ def emit_run_metrics(report: Report, run_id: str) -> None:
     metrics.add_metric(METRIC_SCAN_ERRORS, MetricUnit.Count, len(report.errors))
     changes = report.changes
     metrics.add_metric(METRIC_NEW_FINDINGS, MetricUnit.Count, len(changes.new) if changes else 0)
-    metrics.add_metric(
-        METRIC_RESOLVED_FINDINGS, MetricUnit.Count, len(changes.resolved) if changes else 0
-    )
+    metrics.add_metric(METRIC_RESOLVED_FINDINGS, MetricUnit.Count, len(to_archive(changes)))
     metrics.add_metric(METRIC_SCAN_DURATION, MetricUnit.Seconds, round(report.duration_seconds, 3))
     metrics.add_metadata(key="run_id", value=run_id)
     metrics.add_metadata(key="status", value=str(report.status))

@@ -177,6 +177,8 @@ def _handle(
             _fold(audit, listing, payload)
         return
     running.discard(listing)
+    if event == "done":
+        audit.listing_read(*where, listing.kind)
     if event == "failed":
         code, message = describe_exception(payload)
         audit.add_error(ScanError(*where, listing.operation, code, message, listing.kind))
@@ -253,6 +255,7 @@ def scan(request: ScanRequest) -> Report:
     session = request.session or boto3.session.Session()
     now = request.now or datetime.now(UTC)
     audit = request.audit_factory(request.policy, now)
+    audit.tracks_reads = True  # only the listings that end with their last page are read
     named = [r for r in request.regions if r != ALL_REGIONS]
     access = Access(
         session=session,

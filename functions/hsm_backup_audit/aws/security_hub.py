@@ -23,6 +23,7 @@ from botocore.exceptions import UnknownRegionError
 from ..constants import SECURITY_HUB_BATCH_SIZE, SECURITY_HUB_MAX_WORKERS
 from ..engine.asff import run_documents
 from ..engine.audit import Report
+from ..engine.changes import to_archive
 from ..engine.model import safe_text
 from ..engine.policy import Policy
 from ..engine.security_hub_outcome import ImportProblem, SecurityHubOutcome
@@ -213,12 +214,13 @@ def import_run(
     should_stop: Callable[[], bool] = never,
 ) -> SecurityHubOutcome:
     """One run into Security Hub: its findings above INFO, and the ones resolved since the
-    baseline (`report.changes`; none without one). What an INCOMPLETE run could not see is
-    never in `changes.resolved`, so it archives nothing there."""
+    baseline (`report.changes`; none without one). Only what this run read completely can
+    be resolved (`changes.not_checked` is never archived), and a finding whose rule or
+    listing the policy stopped ("no longer audited") is left as it was: never PASSED."""
     changes = report.changes
     documents = run_documents(
         report.findings,
-        changes.resolved if changes else (),
+        to_archive(changes),
         first_seen=changes.first_seen if changes else {},
         observed_at=report.generated_at,
         partition_of=partition_of,

@@ -196,9 +196,16 @@ def run_batch(
 
 # --- merge -----------------------------------------------------------------------------
 def merge_run(
-    event: Any, config: Configuration, request_id: str, session: boto3.session.Session
+    event: Any,
+    config: Configuration,
+    request_id: str,
+    session: boto3.session.Session,
+    budget: TimeBudget | None = None,
 ) -> dict[str, Any]:
-    """Merge what the batches wrote, then finish the run as a single run does."""
+    """Merge what the batches wrote, then finish the run as a single run does, under the
+    invocation's own time budget: the Security Hub import stops SECURITY_HUB_STOP_SECONDS
+    before the end, so the report, the history and the digest (saying what was not
+    imported) still go out."""
     info: RunInfo = _parse(RunInfo, event, "merge")
     s3 = _s3(session)
     planned = json.loads(
@@ -220,7 +227,7 @@ def merge_run(
         empty_scope=scope,
     )
     merged.report.duration_seconds = time.time() - info.generated_at.timestamp()
-    return finish_run(merged.report, config, request_id, session)
+    return finish_run(merged.report, config, request_id, session, budget)
 
 
 def _read_partials(s3: Any, info: RunInfo) -> Any:

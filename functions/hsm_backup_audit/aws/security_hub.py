@@ -86,6 +86,7 @@ class AccountSessions:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _own: str | None = field(default=None, init=False)
     _sts_client: BaseClient | None = field(default=None, init=False)
+    _roles: dict[str, str] | None = field(default=None, init=False)
 
     def _sts(self) -> BaseClient:
         with self._lock:
@@ -114,7 +115,12 @@ class AccountSessions:
     def _session(self, account_id: str) -> boto3.session.Session:
         if account_id == self._own_account():
             return self.session
-        roles = [arn for arn in self.role_arns if account_id_of_role(arn) == account_id]
+        with self._lock:
+            if self._roles is None:  # by account, once: an organization has thousands
+                self._roles = {}
+                for arn in self.role_arns:
+                    self._roles.setdefault(account_id_of_role(arn), arn)
+        roles = [self._roles[account_id]] if account_id in self._roles else []
         if not roles and self.member_role_name:
             with _CLIENTS:
                 partition = organization_partition(self.session, ())

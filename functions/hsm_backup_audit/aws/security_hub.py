@@ -84,6 +84,7 @@ class AccountSessions:
     _cache: dict[str, boto3.session.Session] = field(default_factory=dict, init=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _own_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _own: str | None = field(default=None, init=False)
     _sts_client: BaseClient | None = field(default=None, init=False)
     _roles: dict[str, str] | None = field(default=None, init=False)
@@ -98,11 +99,10 @@ class AccountSessions:
             return self._sts_client
 
     def _own_account(self) -> str:
-        if self._own is None:
-            own = caller_account(self._sts())
-            with self._lock:
-                self._own = own
-        return self._own
+        with self._own_lock:  # asked once, not by every worker at the start
+            if self._own is None:
+                self._own = caller_account(self._sts())
+            return self._own
 
     def __call__(self, account_id: str) -> boto3.session.Session:
         with self._lock:

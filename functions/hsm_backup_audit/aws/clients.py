@@ -30,12 +30,15 @@ class ListingClients:
         self._config = config
         self._endpoint_url = endpoint_url
         self._open: dict[Pair, BaseClient] = {}
-        self._lock = threading.Lock()  # also because a boto3 Session is not thread-safe
-        self.most_open = 0
+        self._lock = threading.Lock()
+        # A boto3 Session is not thread-safe: one client made at a time per account (each
+        # account has its own session), while other accounts' are made side by side.
+        self._making = {account_id: threading.Lock() for account_id, _ in self._left}
 
     def acquire(self, pair: Pair, session: boto3.session.Session) -> BaseClient:
-        with self._lock:
-            client = self._open.get(pair)
+        with self._making[pair[0]]:
+            with self._lock:
+                client = self._open.get(pair)
             if client is None:
                 client = session.client(
                     SERVICE,
@@ -43,8 +46,8 @@ class ListingClients:
                     endpoint_url=self._endpoint_url,
                     config=self._config,
                 )
-                self._open[pair] = client
-                self.most_open = max(self.most_open, len(self._open))
+                with self._lock:
+                    self._open[pair] = client
             return client
 
     def release(self, pair: Pair) -> None:

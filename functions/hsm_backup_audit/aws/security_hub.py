@@ -118,9 +118,12 @@ class AccountSessions:
         with self._lock:
             if self._roles is None:  # by account, once: an organization has thousands
                 self._roles = {}
-                for arn in self.role_arns:
-                    self._roles.setdefault(account_id_of_role(arn), arn)
-        roles = [self._roles[account_id]] if account_id in self._roles else []
+                for arn in reversed(self.role_arns):  # the first one given for an account
+                    try:
+                        self._roles[account_id_of_role(arn)] = arn
+                    except ValueError:
+                        continue  # not a role ARN: no account to import for through it
+            roles = [self._roles[account_id]] if account_id in self._roles else []
         if not roles and self.member_role_name:
             with _CLIENTS:
                 partition = organization_partition(self.session, ())

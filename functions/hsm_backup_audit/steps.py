@@ -266,9 +266,16 @@ def _role_in(role_arn: str, account_id: str) -> bool:
 
 # --- merge -----------------------------------------------------------------------------
 def merge_run(
-    event: Any, config: Configuration, request_id: str, session: boto3.session.Session
+    event: Any,
+    config: Configuration,
+    request_id: str,
+    session: boto3.session.Session,
+    budget: TimeBudget | None = None,
 ) -> dict[str, Any]:
-    """Merge what the batches wrote, then finish the run as a single run does."""
+    """Merge what the batches wrote, then finish the run as a single run does, under the
+    invocation's own time budget: the Security Hub import stops SECURITY_HUB_STOP_SECONDS
+    before the end, so the report, the history and the digest (saying what was not
+    imported) still go out."""
     info: MergeInput = _parse(MergeInput, event, "merge")
     s3 = _s3(session)
     planned = json.loads(
@@ -299,7 +306,7 @@ def merge_run(
             merged.report.scope,
             accounts_skipped=tuple(sorted((str(a), str(s)) for a, s in skipped.items())),
         )
-    return finish_run(merged.report, config, request_id, session)
+    return finish_run(merged.report, config, request_id, session, budget)
 
 
 MAP_CAUSE_SHOWN = 300

@@ -10,8 +10,9 @@ from aws_cdk import Aws
 from hsm_backup_audit.aws.cloudhsm import all_regions
 from hsm_backup_audit.aws.security_hub import partition_of
 from hsm_backup_audit.engine.asff import product_arn
+from hsm_backup_audit.regions import ALL_REGIONS
 
-from .settings import ALL_REGIONS, Settings
+from .settings import Settings
 
 IMPORT_ACTION = "securityhub:BatchImportFindings"
 

@@ -5,6 +5,7 @@ the dead-letter queue and the alarm that cover it, and cdk-nag."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def fanout_grants(ids: dict[str, str]) -> set[tuple[tuple[str, ...], str]]:
     }
 
 
-def _one(synth: Synth, kind: str) -> tuple[str, dict[str, Any]]:
+def _one(synth: Synth, kind: str) -> tuple[str, Mapping[str, Any]]:
     (found,) = synth.audit.find_resources(kind).items()
     return found
 

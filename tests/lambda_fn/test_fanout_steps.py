@@ -54,7 +54,9 @@ def read_json(url_or_bucket: str, key: str | None = None) -> Any:
     return json.loads(body)
 
 
-def run_state_machine(skip_batches: tuple[int, ...] = ()) -> tuple[dict, dict, list[dict]]:
+def run_state_machine(
+    skip_batches: tuple[int, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     """plan -> every batch (ItemBatcher: BATCH_SIZE items, the plan's output as
     BatchInput) -> merge, as the state machine passes them. Returns (plan, merge summary,
     batch results)."""

@@ -228,7 +228,7 @@ def test_a_hostile_tag_cannot_forge_a_line_in_the_email_or_the_logs(
     assert printed_json(out)
 
 
-class CountdownContext(LocalContext):  # type: ignore[misc]  # untyped
+class CountdownContext(LocalContext):
     """A Lambda context whose clock runs out after a few looks at it."""
 
     def __init__(self, looks: int) -> None:

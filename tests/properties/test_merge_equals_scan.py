@@ -31,7 +31,7 @@ MEMBERS = ("111111111111", "222222222222", "333333333333")
 OUTSIDER = "999999999999"  # owns backups shared into the fleet; never audited
 REGIONS = (PRIMARY, SECONDARY)
 
-backup = st.fixed_dictionaries(
+backup: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
     {
         "owner": st.integers(0, len(MEMBERS) + 1),  # the last index is the outsider
         "region": st.sampled_from(REGIONS),

@@ -98,6 +98,7 @@ def function_code(policy_file: Path, member_accounts: tuple[str, ...] = ()) -> l
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds, so Docker is never called.
             image=DockerImage.from_registry("local-bundling-only"),
-            local=_CopyPackage(policy_file, member_accounts),
+            # jsii hands try_bundle its options as one positional struct, not as keywords.
+            local=_CopyPackage(policy_file, member_accounts),  # type: ignore[arg-type]
         ),
     )

@@ -23,7 +23,7 @@ class MemberAccess(Construct):
         super().__init__(scope, construct_id)
         resource = f"arn:{Aws.PARTITION}:iam::*:role/{settings.member_role_name}"
         if settings.organization_id:
-            condition = {"aws:ResourceOrgID": settings.organization_id}
+            condition: dict[str, str | list[str]] = {"aws:ResourceOrgID": settings.organization_id}
         else:
             condition = {"aws:ResourceAccount": list(settings.member_accounts)}
         self.policy = iam.Policy(

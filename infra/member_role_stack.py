@@ -83,7 +83,7 @@ class MemberRoleStack(Stack):
         return policies
 
     def _build_role(self, settings: Settings) -> iam.Role:
-        conditions: dict[str, dict[str, str]] = {
+        conditions: dict[str, dict[str, str | list[str]]] = {
             "ArnEquals": {"aws:PrincipalArn": self.audit_role_arns()}
         }
         if settings.member_external_id:

@@ -235,7 +235,7 @@ class Monitoring(Construct):
             return cw.GraphWidget(title=title, left=list(metrics), width=width, height=6)
 
         by_rule = [
-            audit_metric(fn.METRIC_FINDINGS, MAXIMUM, **{fn.DIMENSION_RULE: rule.value})
+            audit_metric(fn.METRIC_FINDINGS, MAXIMUM, RUN_PERIOD, **{fn.DIMENSION_RULE: rule.value})
             for rule in fn.Rule
         ]
         return cw.Dashboard(

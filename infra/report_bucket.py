@@ -8,6 +8,8 @@ bucket-wide."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -39,7 +41,7 @@ class ReportBucket(Construct):
         super().__init__(scope, construct_id)
         # Optional WORM evidence: every object version kept, in compliance mode, for this
         # many days from its writing; no one can delete or shorten it (docs/evidence.md).
-        lock = (
+        lock: dict[str, Any] = (
             {
                 "object_lock_enabled": True,
                 "object_lock_default_retention": s3.ObjectLockRetention.compliance(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Aws, Duration, TimeZone
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
@@ -40,7 +42,7 @@ class AuditSchedule(Construct):
             retry_attempts=c.FUNCTION_RETRY_ATTEMPTS,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
         )
-        delivery = {
+        delivery: dict[str, Any] = {
             "dead_letter_queue": self.dead_letter_queue,
             "retry_attempts": c.SCHEDULE_RETRY_ATTEMPTS,
             "max_event_age": Duration.hours(c.SCHEDULE_MAX_EVENT_AGE_HOURS),

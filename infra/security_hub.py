@@ -11,9 +11,10 @@ from constructs import IConstruct
 from hsm_backup_audit.aws.cloudhsm import all_regions
 from hsm_backup_audit.aws.security_hub import partition_of
 from hsm_backup_audit.engine.asff import product_arn
+from hsm_backup_audit.regions import ALL_REGIONS
 
 from .nag import acknowledge
-from .settings import ALL_REGIONS, Settings
+from .settings import Settings
 
 IMPORT_ACTION = "securityhub:BatchImportFindings"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from hsm_backup_audit_demo import PRIMARY, SECONDARY, Fleet
 from hsm_backup_audit_demo.server import Fault, FleetServer
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = main(["scan", "--format", "json", *args])
     return code, json.loads(capsys.readouterr().out)
 
@@ -93,7 +94,7 @@ def test_a_repeating_next_token_ends_the_listing_with_an_error_not_a_loop(
     url, fleet = server_fleet
     healthy(fleet, PRIMARY, datetime.now().astimezone(), days=120)
 
-    def stuck(answer: dict) -> dict:
+    def stuck(answer: dict[str, Any]) -> dict[str, Any]:
         return {**answer, "NextToken": "same-token-forever"}
 
     fleet_server.layer.faults = [Fault("mutate", operation="DescribeBackups", mutate=stuck)]

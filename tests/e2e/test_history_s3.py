@@ -4,6 +4,7 @@ pointer (moved only by complete runs whose report is stored), and problems as on
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,7 @@ def report(status: Status, run_id: str, at: datetime = AT) -> Report:
     )
 
 
-def store(s3: Any, key: str, document: dict[str, object]) -> None:
+def store(s3: Any, key: str, document: Mapping[str, object]) -> None:
     s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(document).encode())
 
 

@@ -58,7 +58,8 @@ POLICY = {
 
 
 def documents() -> list[dict[str, Any]]:
-    docs, previous = [], []
+    docs: list[dict[str, Any]] = []
+    previous: Any = []
     for offset, picks in PLAN.items():
         at = START + timedelta(days=offset)
         if picks == "I":
@@ -72,7 +73,7 @@ def documents() -> list[dict[str, Any]]:
 def expected_lifecycles() -> list[tuple[str, str, int, int | None]]:
     """(rule, backup or cluster, day opened, day resolved or None), from PLAN alone: open
     at the first run that has it, resolved at the first complete run that does not."""
-    out = []
+    out: list[tuple[str, str, int, int | None]] = []
     for index, entry in enumerate(POOL):
         opened = None
         for offset, picks in PLAN.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -126,7 +127,9 @@ def test_from_and_to_select_the_runs_and_every_day_between_is_scheduled() -> Non
         ({**report(at(1), []), "findings": None}, "findings"),
     ],
 )
-def test_a_document_that_is_no_report_is_refused_by_name(document: dict, problem: str) -> None:
+def test_a_document_that_is_no_report_is_refused_by_name(
+    document: dict[str, Any], problem: str
+) -> None:
     with pytest.raises(PeriodError, match=f"bad.json: .*{problem}"):
         build_period([sourced(document, "bad.json")])
 

@@ -13,7 +13,7 @@ import pytest
 import hsm_backup_audit.engine.audit as audit_module
 from hsm_backup_audit.aws.cloudhsm import ClientLimits
 from hsm_backup_audit.constants import Status
-from hsm_backup_audit.engine.model import BackupRecord
+from hsm_backup_audit.engine.model import BackupRecord, parse_backup
 from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit_demo import PRIMARY, SECONDARY
 from hsm_backup_audit_demo.server import Fault
@@ -73,7 +73,7 @@ def test_a_page_the_engine_cannot_fold_is_an_error_and_never_a_hang(
         estate.fleet.add_backup(
             PRIMARY, cluster, created=estate.now - timedelta(minutes=5 * day + 60)
         )
-    real_parse = audit_module.parse_backup
+    real_parse = parse_backup
 
     def fragile_parse(raw: Any, *args: Any) -> BackupRecord:
         if raw.get("BackupId") == estate.non_fips:

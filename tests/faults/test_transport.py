@@ -118,14 +118,14 @@ def test_connections_reset_on_every_try_keep_what_page_one_gave(estate: Estate) 
     assert estate.pinned in {f.backup_id for f in report.findings}
 
 
-class _OneRegionRefused(boto3.session.Session):
+class _OneRegionRefused(boto3.session.Session):  # type: ignore[misc]  # boto3: no stubs
     """A session whose CloudHSM client for one region points at a port nobody listens on."""
 
     def __init__(self, refused_region: str, closed_url: str) -> None:
         super().__init__()
         self.refused_region, self.closed_url = refused_region, closed_url
 
-    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         if service_name == "cloudhsmv2" and kwargs.get("region_name") == self.refused_region:
             kwargs["endpoint_url"] = self.closed_url
         return super().client(service_name, *args, **kwargs)

@@ -100,7 +100,7 @@ class Fleet:
         backup.backup_state = state
         backup.create_timestamp = _naive_utc(created)
         backup.copy_timestamp = _naive_utc(created) if source_backup else None
-        backup.delete_timestamp = _naive_utc(delete_at) if delete_at else None
+        backup.delete_timestamp = _naive_utc(delete_at) if delete_at else None  # type: ignore[assignment]
         self.backend(region).backups[backup.backup_id] = backup
         return backup.backup_id
 

@@ -287,8 +287,7 @@ class FleetServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.host}:{self._server.port}"
 
     def start(self) -> FleetServer:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -38,7 +38,7 @@ def _describe_backups(
         if filters and "backupIds" in filters:
             chosen = [b for b in chosen if b.backup_id in filters["backupIds"]]
     else:
-        chosen = _ORIGINAL.__wrapped__(self, filters, False, sort_ascending)  # type: ignore[attr-defined]
+        chosen = _ORIGINAL.__wrapped__(self, filters, False, sort_ascending)
     return sorted(chosen, key=lambda b: b.create_timestamp, reverse=not sort_ascending)
 
 

@@ -126,7 +126,7 @@ def _closure(names: tuple[str, ...]) -> list[Distribution]:
 
 def _provide(names: tuple[str, ...], into: Path) -> set[str]:
     """Symlink each distribution's top-level packages, modules and metadata into `into`."""
-    provided = set()
+    provided: set[str] = set()
     for dist in _closure(names):
         for file in dist.files or []:
             top = file.parts[0]

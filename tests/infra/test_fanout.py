@@ -6,6 +6,7 @@ cdk-nag."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def step_grants(ids: dict[str, str]) -> dict[str, set[tuple[tuple[str, ...], str
     }
 
 
-def _one(synth: Synth, kind: str) -> tuple[str, dict[str, Any]]:
+def _one(synth: Synth, kind: str) -> tuple[str, Mapping[str, Any]]:
     (found,) = synth.audit.find_resources(kind).items()
     return found
 

@@ -60,7 +60,7 @@ def emf(
         handler.stream = sys.stdout
     capsys.readouterr()
     try:
-        lambda_handler(SCHEDULED_EVENT, LocalContext())  # type: ignore[arg-type]
+        lambda_handler(SCHEDULED_EVENT, LocalContext())
     finally:
         configuration.cache_clear()
         observability.metrics.clear_metrics()

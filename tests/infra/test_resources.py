@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
 from .conftest import Synth
 
 
-def _counts(template_json: dict[str, object]) -> Counter[str]:
+def _counts(template_json: Mapping[str, Any]) -> Counter[str]:
     resources = template_json["Resources"]
     assert isinstance(resources, dict)
     return Counter(resource["Type"] for resource in resources.values())

@@ -56,9 +56,9 @@ def read_json(url_or_bucket: str, key: str | None = None) -> Any:
 
 def run_state_machine(
     skip_batches: tuple[int, ...] = (),
-    tamper: Callable[[list[dict]], None] | None = None,
+    tamper: Callable[[list[dict[str, Any]]], None] | None = None,
     batches_error: dict[str, str] | None = None,
-) -> tuple[dict, dict, list[dict]]:
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     """plan -> every batch (ItemBatcher: BATCH_SIZE items, the plan's output as
     BatchInput) -> merge, as the state machine passes them. Returns (plan, merge summary,
     batch results)."""
@@ -204,7 +204,7 @@ def test_a_batch_item_whose_role_is_not_its_own_is_an_error_entry_never_another_
     # account), and one item names an account the plan never listed
     stranger = "999999999999"
 
-    def tamper(items: list[dict]) -> None:
+    def tamper(items: list[dict[str, Any]]) -> None:
         by_account = {item["account_id"]: item for item in items}
         by_account[organization[1]]["role_arn"] = by_account[organization[4]]["role_arn"]
         by_account[organization[2]]["role_arn"] = None

@@ -28,7 +28,7 @@ STATES = (*sorted(KNOWN_BACKUP_STATES), "ARCHIVED", "")
 
 # Text an account member controls: anything, including line breaks and escapes.
 hostile_text = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300
 ) | st.sampled_from(["\n[HIGH] forged (1)\n", "\x1b[31m", "\u202e", "\u2028", "x" * 256])
 
 

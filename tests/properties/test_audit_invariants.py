@@ -196,7 +196,13 @@ junk = st.recursive(
 )
 
 
-BACKUP_KEYS = ("BackupId", "BackupArn", "BackupState", "ClusterId", "CreateTimestamp")
+BACKUP_KEYS: tuple[str, ...] = (
+    "BackupId",
+    "BackupArn",
+    "BackupState",
+    "ClusterId",
+    "CreateTimestamp",
+)
 BACKUP_KEYS += ("NeverExpires", "Mode", "HsmType", "SourceBackup", "DeleteTimestamp", "TagList")
 junk_backup = st.dictionaries(st.sampled_from(BACKUP_KEYS), junk)
 

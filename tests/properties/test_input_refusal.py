@@ -30,9 +30,9 @@ FINDING = {
 }
 TOP = {"schema_version": 1, "generated_at": "2026-11-02T00:00:00Z", "run_id": "r", "status": "OK"}
 STRINGS = ("id", "rule", "severity", "account_id", "region", "cluster_id", "message")
-wrong_for_text = st.sampled_from([1, 1.5, True, None, [], {}, ["x"]])
-wrong_for_flag = st.sampled_from([1, 0, "true", "false", None, [], {}])
-wrong_for_version = st.sampled_from([True, 1.0, "1", None, [1], {}, 2])
+wrong_for_text: st.SearchStrategy[Any] = st.sampled_from([1, 1.5, True, None, [], {}, ["x"]])
+wrong_for_flag: st.SearchStrategy[Any] = st.sampled_from([1, 0, "true", "false", None, [], {}])
+wrong_for_version: st.SearchStrategy[Any] = st.sampled_from([True, 1.0, "1", None, [1], {}, 2])
 
 
 @st.composite

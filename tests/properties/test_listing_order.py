@@ -83,7 +83,7 @@ def fold(listings: list[Listing], rng: random.Random | None) -> dict[str, Any]:
     audit = Audit(Policy(), NOW)
     for _, account, region, pages in (lst for lst in listings if lst[0] == "clusters"):
         audit.add_clusters(account, region, pages[0])
-    queues = [[lst, 0] for lst in listings if lst[0] != "clusters" and lst[3]]
+    queues: list[list[Any]] = [[lst, 0] for lst in listings if lst[0] != "clusters" and lst[3]]
     while queues:
         entry = queues[rng.randrange(len(queues))] if rng else queues[0]
         (kind, account, region, pages), at = entry

@@ -33,8 +33,12 @@ INT_KEYS = (
 )
 BOOL_KEYS = ("allow_never_expires", "include_shared")
 # Strict types: what a lax parser would quietly coerce (true -> 1, "30" -> 30, 1 -> true).
-not_an_int = st.sampled_from([[], {}, "thirty", 30.5, None, [30], True, False, "30", 30.0, 3e1])
-not_a_bool = st.sampled_from([[], {}, "maybe", 2, None, 1, 0, "yes", "true", "false", 1.0])
+not_an_int: st.SearchStrategy[Any] = st.sampled_from(
+    [[], {}, "thirty", 30.5, None, [30], True, False, "30", 30.0, 3e1]
+)
+not_a_bool: st.SearchStrategy[Any] = st.sampled_from(
+    [[], {}, "maybe", 2, None, 1, 0, "yes", "true", "false", 1.0]
+)
 bad_exemptions = st.sampled_from(
     [
         {
@@ -243,7 +247,7 @@ def test_a_policy_path_that_is_no_regular_file_is_refused_at_once(
 
 
 path_names = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="/\0"),
+    st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="/\0"),
     min_size=1,
     max_size=40,
 ).filter(lambda name: name not in {".", ".."})

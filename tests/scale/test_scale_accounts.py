@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -94,7 +95,7 @@ def test_two_member_accounts_through_scan_each_finding_carries_its_account(
         assert call.params["RoleSessionName"] == "hsm-backup-audit"
 
 
-def run_cli(url: str, *args: str) -> tuple[int, dict]:
+def run_cli(url: str, *args: str) -> tuple[int, dict[str, Any]]:
     """The installed console script in its own process, as a user runs it."""
     script = os.path.join(os.path.dirname(sys.executable), "hsm-backup-audit")
     env = {**os.environ, "AWS_ENDPOINT_URL": ""}

@@ -23,7 +23,9 @@ REGION = "us-east-1"
 OWNER, VIEWER, THIRD = "111111111111", "222222222222", "333333333333"
 
 
-def backup(account: str, number: int, *, days: int = 1, never_expires: bool = False) -> dict:
+def backup(
+    account: str, number: int, *, days: int = 1, never_expires: bool = False
+) -> dict[str, Any]:
     backup_id = f"backup-{account[:3]}{number:08d}"
     return {
         "BackupId": backup_id,
@@ -37,7 +39,7 @@ def backup(account: str, number: int, *, days: int = 1, never_expires: bool = Fa
     }
 
 
-def cluster(account: str, retention: int = 90) -> dict:
+def cluster(account: str, retention: int = 90) -> dict[str, Any]:
     return {
         "ClusterId": f"cluster-{account[:3]}aaaaaaaa",
         "State": "ACTIVE",
@@ -49,7 +51,7 @@ def cluster(account: str, retention: int = 90) -> dict:
 # What each account lists: its clusters, its own backups, the backups shared with it.
 # The owner's second backup (200 days old) is shared with the viewer and the third.
 OWNED_SHARED = backup(OWNER, 2, days=200)
-FLEET: dict[str, dict[str, list[dict]]] = {
+FLEET: dict[str, dict[str, list[dict[str, Any]]]] = {
     OWNER: {
         "clusters": [cluster(OWNER, retention=30)],
         "owned": [backup(OWNER, 1), OWNED_SHARED],
@@ -64,7 +66,9 @@ FLEET: dict[str, dict[str, list[dict]]] = {
 }
 
 
-def fold(audit: Audit, accounts: Sequence[str], fleet: dict[str, dict[str, list[dict]]]) -> None:
+def fold(
+    audit: Audit, accounts: Sequence[str], fleet: dict[str, dict[str, list[dict[str, Any]]]]
+) -> None:
     """Feed as the scanner may: each region's clusters first, shared listings answering
     before owned ones (the engine's result does not depend on it)."""
     for account in accounts:
@@ -79,13 +83,17 @@ def scope(accounts: Sequence[str], policy: Policy) -> Scope:
     return Scope((REGION,), accounts[0], tuple(accounts), policy.include_shared)
 
 
-def one_scan(accounts: Sequence[str], policy: Policy, fleet: dict = FLEET) -> dict[str, Any]:
+def one_scan(
+    accounts: Sequence[str], policy: Policy, fleet: dict[str, Any] = FLEET
+) -> dict[str, Any]:
     audit = Audit(policy, NOW)
     fold(audit, accounts, fleet)
     return to_document(audit.finish(scope(accounts, policy)))
 
 
-def partial_of(accounts: Sequence[str], policy: Policy, fleet: dict = FLEET) -> dict[str, Any]:
+def partial_of(
+    accounts: Sequence[str], policy: Policy, fleet: dict[str, Any] = FLEET
+) -> dict[str, Any]:
     """A batch's partial report, through JSON as it travels."""
     audit = PartialAudit(policy, NOW)
     fold(audit, accounts, fleet)

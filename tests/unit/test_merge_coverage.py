@@ -28,7 +28,9 @@ EAST, WEST = "us-east-1", "eu-west-1"
 ONE, TWO = "111111111111", "222222222222"
 
 
-def backup(account: str, region: str, number: int, *, never_expires: bool = False) -> dict:
+def backup(
+    account: str, region: str, number: int, *, never_expires: bool = False
+) -> dict[str, Any]:
     backup_id = f"backup-{account[:3]}{region[:2]}{number:06d}"
     return {
         "BackupId": backup_id,
@@ -165,7 +167,7 @@ SPLITS = st.lists(
 
 @settings(max_examples=40, deadline=None)
 @given(SPLITS, st.randoms(use_true_random=False))
-def test_merge_does_not_depend_on_the_order_of_the_parts(splits: list, rng: Any) -> None:
+def test_merge_does_not_depend_on_the_order_of_the_parts(splits: list[Any], rng: Any) -> None:
     # Given any parts, overlapping or not, read at various times
     documents = [
         partial(sorted(accounts), sorted(regions), pinned=pinned, at=NOW - timedelta(hours=hours))

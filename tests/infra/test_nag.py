@@ -42,6 +42,18 @@ EXPECTED_FULL = {
         "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/deliveries/*]",
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),
+    # securityHub=true with regions `all`: the account's own default product, any region
+    *(
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:securityhub:*:<AWS::AccountId>:product/"
+            "<AWS::AccountId>/default]",
+            path,
+        )
+        for path in (
+            "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
+            "HsmBackupAuditMemberRole/MemberRole/Resource",
+        )
+    ),
     ("AwsSolutions-SQS3", "HsmBackupAudit/Schedule/DeadLetterQueue/Resource"),
     ("AwsSolutions-S1", "HsmBackupAudit/Reports/Bucket/Resource"),
 }

@@ -54,7 +54,7 @@ def broken_baselines(draw: st.DrawFn) -> tuple[str, str]:
     key = draw(st.sampled_from([*STRINGS, "shared", "first_seen", "backup_id"]))
     if key == "shared":
         value = draw(wrong_for_flag)
-    elif key in ("first_seen", "backup_id"):
+    elif key in ("first_seen", "backup_id", "id"):  # a null id is a report from before ids
         value = draw(wrong_for_text.filter(lambda v: v is not None))
     else:
         value = draw(wrong_for_text)

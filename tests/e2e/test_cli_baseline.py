@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode
 from hsm_backup_audit_demo import PRIMARY, Fleet
 from hsm_backup_audit_demo.server import Fault, FleetServer
+from tests.e2e.special_files import SPECIAL_FILES, special_path
 
 
 def scan(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str]:
@@ -167,20 +167,12 @@ def test_a_baseline_with_one_id_twice_is_refused(
     )
 
 
-@pytest.mark.parametrize(
-    ("special", "kind"),
-    [("/dev/zero", "a character device"), ("FIFO", "a named pipe (FIFO)"), ("DIR", "a directory")],
-)
+@SPECIAL_FILES
 def test_a_baseline_that_is_no_regular_file_is_never_read(
     special: str, kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # Given /dev/zero (endless), a FIFO no one writes to (would block), or a directory
-    path = Path(special)
-    if special == "FIFO":
-        path = tmp_path / "pipe"
-        os.mkfifo(path)
-    elif special == "DIR":
-        path = tmp_path
+    path = special_path(special, tmp_path)
     # Then it is refused at once, before any read
     code = main(["scan", "--region", PRIMARY, "--baseline", str(path), "--max-seconds", "5"])
     assert code == ExitCode.USAGE

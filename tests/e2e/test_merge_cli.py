@@ -16,6 +16,7 @@ from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode
 from hsm_backup_audit_demo import DEFAULT_ACCOUNT, PRIMARY, Fleet
 from hsm_backup_audit_demo.sharing import honour_shared, share
+from tests.e2e.special_files import SPECIAL_FILES, special_path
 
 OWNER, VIEWER = "111111111111", "222222222222"
 
@@ -213,19 +214,12 @@ def test_a_partial_with_a_wrong_type_or_id_is_refused_in_one_line(
     assert captured.err == f"hsm-backup-audit: error: {path}: {says.replace('{id}', live_id)}\n"
 
 
-@pytest.mark.parametrize(
-    ("special", "kind"),
-    [("/dev/zero", "a character device"), ("FIFO", "a named pipe (FIFO)"), ("DIR", "a directory")],
-)
+@SPECIAL_FILES
 def test_a_partial_that_is_no_regular_file_is_never_read(
     special: str, kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    path = Path(special)
-    if special == "FIFO":
-        path = tmp_path / "pipe"
-        os.mkfifo(path)
-    elif special == "DIR":
-        path = tmp_path
+    # Given /dev/zero (endless), a FIFO no one writes to (would block), or a directory
+    path = special_path(special, tmp_path)
     assert main(["merge", str(path), "--max-seconds", "5"]) == ExitCode.USAGE
     assert capsys.readouterr().err == (
         f"hsm-backup-audit: error: {path}: cannot read the partial report: it is {kind}, "

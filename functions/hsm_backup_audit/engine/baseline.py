@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..constants import CLOCK_SKEW_SECONDS, SCHEMA_VERSION
 from .input_file import JsonError, parse_json
-from .model import FINDING_ID_PATTERN, as_utc, safe_text
+from .model import FINDING_ID_PATTERN, as_utc, repeated_id, safe_text
 from .policy import describe_error
 
 FindingId = Annotated[str, Field(pattern=FINDING_ID_PATTERN)]
@@ -82,11 +82,7 @@ def check_baseline(document: Any, now: datetime) -> dict[str, Any]:
             f"generated_at: {safe_text(parsed.generated_at, 40)} is later than now: "
             "a report from the future is no baseline"
         )
-    seen: set[str] = set()
-    for number, finding in enumerate(parsed.findings):
-        if finding.id is None:
-            continue
-        if finding.id in seen:
-            raise BaselineError(f"findings.{number}.id: {finding.id} appears more than once")
-        seen.add(finding.id)
+    repeated = repeated_id(finding.id for finding in parsed.findings)
+    if repeated is not None:
+        raise BaselineError(repeated)
     return document

@@ -78,6 +78,19 @@ def is_one_of(value: Any, documented: Iterable[str]) -> bool:
     return isinstance(value, str) and value in documented
 
 
+def repeated_id(ids: Iterable[str | None]) -> str | None:
+    """`findings.N.id: ID appears more than once` for the first id met twice (ids that are
+    None, from reports written before ids, are passed over), or None."""
+    seen: set[str] = set()
+    for number, finding_id in enumerate(ids):
+        if finding_id is None:
+            continue
+        if finding_id in seen:
+            return f"findings.{number}.id: {finding_id} appears more than once"
+        seen.add(finding_id)
+    return None
+
+
 def _raw_id(value: Any) -> str | None:
     """An identifier exactly as the API sent it; anything but a non-empty string is none."""
     return value if isinstance(value, str) and value else None

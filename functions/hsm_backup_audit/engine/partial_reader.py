@@ -16,7 +16,15 @@ from ..constants import SCHEMA_VERSION, Rule, Severity, Status
 from .audit import Scope
 from .coverage import Coverage, NotRead, home_listing
 from .input_file import JsonError, parse_json
-from .model import FINDING_ID_PATTERN, Finding, ScanError, as_utc, finding_id, safe_text
+from .model import (
+    FINDING_ID_PATTERN,
+    Finding,
+    ScanError,
+    as_utc,
+    finding_id,
+    repeated_id,
+    safe_text,
+)
 from .partial import PARTIAL_KEY, CellData, PartialInfo, SharedView
 from .policy import describe_error
 
@@ -223,13 +231,9 @@ def _read(parsed: _Document, source: str, digest: str) -> Partial:
     _check(parsed, coverage, source)
     if len(parsed.partial.backup_keys) != len(parsed.findings):
         raise MergeError(f"{source}: not a partial report: one backup key per finding expected")
-    seen: set[str] = set()
-    for number, finding in enumerate(parsed.findings):
-        if finding.id is None:
-            continue
-        if finding.id in seen:
-            raise MergeError(f"{source}: findings.{number}.id: {finding.id} appears more than once")
-        seen.add(finding.id)
+    repeated = repeated_id(finding.id for finding in parsed.findings)
+    if repeated is not None:
+        raise MergeError(f"{source}: {repeated}")
     local: dict[str, int] = {}
     findings = [
         _finding(f, _backup_key(key, local))

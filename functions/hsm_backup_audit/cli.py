@@ -1,4 +1,4 @@
-"""`hsm-backup-audit`: the command line runs its commands (scan, merge, demo). What each
+"""`hsm-backup-audit`: the command line runs its commands (scan, merge, fix, undo, demo). What each
 option takes, and the exit codes, are in arguments.py."""
 
 from __future__ import annotations
@@ -84,17 +84,31 @@ def check_home(home: str) -> str:
         ) from None
 
 
+def parse_report(raw: bytes, label: str) -> dict[str, Any]:
+    """A report document from its bytes, or UsageError in one line naming `label`."""
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError(f"{label}: not a JSON document") from None
+    if not isinstance(document, dict) or document.get("schema_version") != 1:
+        raise UsageError(f"{label}: not a hsm-backup-audit report (schema_version 1)")
+    return document
+
+
+def load_report(path: str, option: str = "--baseline") -> dict[str, Any]:
+    """A report file (the baseline, or the report `fix` plans from), or UsageError."""
+    label = f"{option} {safe_text(path, 200)}".strip()
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{label}: {safe_text(exc.strerror or exc, 100)}") from None
+    return parse_report(raw, label)
+
+
 def load_baseline(path: str) -> dict[str, Any]:
     """The baseline report file, or UsageError in one line."""
     shown = safe_text(path, 200)
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--baseline {shown}: {safe_text(exc.strerror or exc, 100)}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise UsageError(f"--baseline {shown}: not a JSON document") from None
-    if not isinstance(document, dict) or document.get("schema_version") != 1:
-        raise UsageError(f"--baseline {shown}: not a hsm-backup-audit report (schema_version 1)")
+    document = load_report(path)
     if not usable_baseline(document):
         print(
             f"hsm-backup-audit: note: --baseline {shown} has no finding ids (an older report): "
@@ -227,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "merge":
         return run_merge(args)
+    if args.command in ("fix", "undo"):
+        from . import fix_command
+
+        return fix_command.run_fix(args) if args.command == "fix" else fix_command.run_undo(args)
     return run_scan(args)
 
 

@@ -249,6 +249,10 @@ class Finding:
     # Which backup of this run it is about (the de-duplication key): never shown, counted
     # by `backups_noncompliant` so that backups without any id still count one by one.
     backup_key: int | None = None
+    # The backup is its cluster's newest READY one while the cluster is listed and not
+    # deleted (or its listing failed): the cluster's last restore point. `fix` never acts
+    # on it; the report says so on its findings ("last_restore_point": true).
+    last_restore_point: bool = False
 
     @property
     def id(self) -> str:
@@ -269,7 +273,7 @@ class Finding:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        entry = {
             "id": self.id,
             "rule": str(self.rule),
             "severity": self.severity.name,
@@ -282,6 +286,9 @@ class Finding:
             "remediation": self.remediation,
             "tags": dict(self.tags),
         }
+        if self.last_restore_point:
+            entry["last_restore_point"] = True
+        return entry
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ class _Finding(_Model):
     message: str
     remediation: str
     tags: dict[str, str]
+    last_restore_point: bool = False
 
 
 class _Error(_Model):
@@ -206,6 +207,7 @@ def _finding(doc: _Finding, backup_key: int | None) -> Finding:
         remediation=doc.remediation,
         tags=tuple(doc.tags.items()),
         backup_key=backup_key,
+        last_restore_point=doc.last_restore_point,
         stored_id=doc.id or "",
     )
 

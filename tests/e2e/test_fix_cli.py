@@ -14,6 +14,8 @@ from hsm_backup_audit.constants import ExitCode
 from hsm_backup_audit_demo import PRIMARY, Fleet
 from hsm_backup_audit_demo.server import Fault, FleetServer
 
+FAST = ("--calls-per-second", "50")
+
 
 def scan(capsys: pytest.CaptureFixture[str], url: str, path: Path) -> dict:
     main(["scan", "--format", "json", "--endpoint-url", url, "--region", PRIMARY])
@@ -23,7 +25,7 @@ def scan(capsys: pytest.CaptureFixture[str], url: str, path: Path) -> dict:
 
 
 def fix(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
-    code = main(["fix", *args, "--format", "json"])
+    code = main(["fix", *args, "--format", "json", *FAST])
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -90,7 +92,7 @@ def test_plan_apply_rescan_undo(
     code, again = fix(capsys, *args)
     assert {o["reason"] for o in again["outcomes"]} == {"applied by an earlier run (journal)"}
     # When undone
-    assert main(["undo", journal, "--endpoint-url", url, "--format", "json"]) == 0
+    assert main(["undo", journal, "--endpoint-url", url, "--format", "json", *FAST]) == 0
     undone = json.loads(capsys.readouterr().out)["outcomes"]
     assert {o["outcome"] for o in undone} == {"undone"}
     # Then both are back as they were, and the rescan finds what the first scan found
@@ -161,7 +163,7 @@ def test_interrupted_run_resumes_from_its_journal(
     assert outcomes["modify-backup-attributes"]["outcome"] == "applied"
     assert not fleet_server.layer.calls_to("DeleteBackup")
     # And undo restores both
-    assert main(["undo", str(journal), "--endpoint-url", url]) == ExitCode.COMPLIANT
+    assert main(["undo", str(journal), "--endpoint-url", url, *FAST]) == ExitCode.COMPLIANT
     capsys.readouterr()
     assert estate.backup(estate.non_fips).backup_state == "READY"
     assert estate.backup(estate.pinned).never_expires is True
@@ -179,7 +181,7 @@ def test_undo_says_what_can_no_longer_be_undone(
     # Given the deletion is eight days old
     yesterday = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)  # moto: naive UTC
     estate.backup(estate.non_fips).delete_timestamp = yesterday
-    code = main(["undo", journal, "--endpoint-url", url])
+    code = main(["undo", journal, "--endpoint-url", url, *FAST])
     out = capsys.readouterr().out
     assert code == ExitCode.NON_COMPLIANT
     assert "not-undone delete-backup" in out

@@ -55,9 +55,13 @@ def test_never_expires_is_modified_and_deletions_wait_for_delete() -> None:
     # When planned without --delete, then with it
     plain = plan_fixes(doc, today=TODAY)
     deleting = plan_fixes(doc, delete=True, today=TODAY)
-    # Then only the modify is planned, the deletion is skipped with its reason, until --delete
+    # Then only the modify is planned, the deletion is only to consider, until --delete
     assert [(a.action, a.backup_id) for a in plain.actions] == [(MODIFY, "backup-aaaaaaaaaaa")]
-    assert reasons(plain) == {"backup-bbbbbbbbbbb": NEEDS_DELETE}
+    assert not plain.skipped
+    assert [(c["backup_id"], c["reason"]) for c in plain.consider] == [
+        ("backup-bbbbbbbbbbb", NEEDS_DELETE)
+    ]
+    assert plain.consider[0]["command"].startswith("aws cloudhsmv2 delete-backup")
     assert {a.action for a in deleting.actions} == {MODIFY, DELETE}
     assert "--never-expires" in plain.actions[0].undo
 

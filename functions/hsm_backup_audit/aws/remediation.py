@@ -159,12 +159,13 @@ def undo_journal(
     caller: Caller, journal: Journal, now: Callable[[], datetime] | None = None
 ) -> list[Outcome]:
     """Reverse what the journal applied: NeverExpires=true again, RestoreBackup while the
-    backup is still PENDING_DELETION. Each undo is journalled as well, so a rerun goes on
-    where it stopped."""
+    backup is still PENDING_DELETION, last applied first (a backup modified and then deleted
+    is restored before NeverExpires is set back). Each undo is journalled as well, so a
+    rerun goes on where it stopped."""
     clock = now or (lambda: datetime.now(UTC))
     undone = last_outcomes(journal.entries, UNDO_AFTER)
     outcomes = []
-    for action in applied_actions(journal.entries):
+    for action in reversed(applied_actions(journal.entries)):  # last applied, first undone
         if undone.get(action.key) == UNDONE:
             outcomes.append(Outcome(action, UNDONE, "undone by an earlier run (journal)"))
             continue

@@ -6,7 +6,8 @@ Safety rails, checked in this order (the first that holds is the reason shown):
 a shared backup (another account's); a backup in an account or region the report did not
 read completely; a backup under a current exemption; the cluster's newest READY backup
 while the cluster is listed and not deleted (its last restore point); an id the API would
-refuse; a deletion without `--delete`.
+refuse. A deletion without `--delete` is neither planned nor skipped: it is listed under
+`consider` with the command it would run.
 """
 
 from __future__ import annotations
@@ -256,10 +257,12 @@ def plan_fixes(
             continue
         reason = _rail(finding, unread, policy, today, delete)
         where = (str(finding["account_id"]), str(finding["region"]), str(finding["backup_id"]))
+        if reason == NEEDS_DELETE:  # not skipped: a command to consider, as the report's
+            plan.consider.append(_consider(finding, reason))
+            continue
         if reason is not None:
             plan.skipped.append(_skipped(finding, reason))
-            if reason != NEEDS_DELETE:
-                blocked.setdefault(where, reason)
+            blocked.setdefault(where, reason)
             continue
         grouped.setdefault((ACTION_OF_RULE[rule], *where), []).append((rule, finding))
     for (action, account, region, backup_id), entries in grouped.items():
@@ -304,10 +307,18 @@ def _skipped(finding: Mapping[str, Any], reason: str) -> Skipped:
     )
 
 
-def _consider(finding: Mapping[str, Any]) -> dict[str, Any]:
+def _consider(finding: Mapping[str, Any], reason: str | None = None) -> dict[str, Any]:
     keys = ("rule", "account_id", "region", "cluster_id", "backup_id")
     entry = {key: finding[key] for key in keys}
-    entry["command"] = str(finding.get("remediation", ""))
+    if reason is None:
+        entry["command"] = str(finding.get("remediation", ""))
+    else:  # a deletion without --delete: the command it would run
+        region, backup_id = str(finding["region"]), str(finding["backup_id"])
+        entry["command"] = (
+            f"aws cloudhsmv2 delete-backup --backup-id {quoted(backup_id)} "
+            f"--region {quoted(region)}"
+        )
+        entry["reason"] = reason
     return entry
 
 

@@ -209,3 +209,34 @@ def test_not_a_report_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     (tmp_path / "r.json").write_text("[]")
     assert main(["fix", str(tmp_path / "r.json")]) == ExitCode.USAGE
     assert "not a hsm-backup-audit report" in capsys.readouterr().err
+
+
+def test_apply_rechecks_the_last_restore_point_when_the_report_does_not_mark_it(
+    server_fleet: tuple[str, Fleet],
+    fleet_server: FleetServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # Given a report that does not mark the newest READY backup (an older report)
+    url, fleet = server_fleet
+    estate = Estate(fleet)
+    report = tmp_path / "report.json"
+    document = scan(capsys, url, report)
+    for finding in document["findings"]:
+        finding.pop("last_restore_point", None)
+    report.write_text(json.dumps(document))
+    code, plan = fix(capsys, str(report))
+    assert estate.newest in {a["backup_id"] for a in plan["actions"]}
+    # When it is applied
+    journal = str(tmp_path / "fix.jsonl")
+    fleet_server.layer.clear()
+    code, applied = fix(capsys, str(report), "--apply", "--journal", journal, "--endpoint-url", url)
+    # Then the re-read of the cluster finds it and leaves it alone
+    reasons = {o["key"].split(":")[-1]: o["reason"] for o in applied["outcomes"]}
+    assert reasons[estate.newest].startswith("now the cluster's newest READY backup")
+    assert estate.backup(estate.newest).never_expires is True
+    assert estate.backup(estate.pinned).never_expires is False
+    assert code == ExitCode.NON_COMPLIANT
+    # And the cluster's READY backups were asked for with the API's own filters
+    asked = [c.params.get("Filters") for c in fleet_server.layer.calls_to("DescribeBackups")]
+    assert {"clusterIds": [estate.cluster], "states": ["READY"]} in asked

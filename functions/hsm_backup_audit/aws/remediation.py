@@ -1,9 +1,13 @@
 """Carrying out a fix plan, and undoing it: the CloudHSM calls, each announced in the
 journal before it is made and recorded after. Before each call the backup is re-read
-(DescribeBackups with a backupIds filter) and skipped when it changed since the report.
+(DescribeBackups with a backupIds filter) and skipped when it changed since the report; and
+its cluster is read (DescribeClusters with a clusterIds filter, DescribeBackups with
+clusterIds and states filters), so the cluster's newest READY backup is never touched, even
+when the report did not mark it.
 
-IAM: cloudhsm:DescribeBackups always; cloudhsm:ModifyBackupAttributes for never-expires
-(and its undo); cloudhsm:DeleteBackup with --delete; cloudhsm:RestoreBackup for undo.
+IAM: cloudhsm:DescribeBackups and cloudhsm:DescribeClusters always;
+cloudhsm:ModifyBackupAttributes for never-expires (and its undo); cloudhsm:DeleteBackup with
+--delete; cloudhsm:RestoreBackup for undo.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from ..engine.fix_checks import already_done, changed_reason, reread, undo_reason
+from ..engine.fix_checks import already_done, changed_reason, newest_ready, reread, undo_reason
 from ..engine.model import BackupRecord
 from ..engine.policy import Policy
-from ..engine.remediation import MODIFY, Action
-from .cloudhsm import DEFAULT_LIMITS, ClientLimits, client_config
+from ..engine.remediation import LAST_RESTORE_POINT, MODIFY, Action
+from .cloudhsm import (
+    DEFAULT_LIMITS,
+    ClientLimits,
+    client_config,
+    one_cluster_pages,
+    ready_backup_pages,
+)
 from .errors import describe_exception
 from .journal import (
     APPLIED,
@@ -61,6 +71,7 @@ class Caller:
     limits: ClientLimits = DEFAULT_LIMITS
     _clients: dict[tuple[str, str], BaseClient] = field(default_factory=dict, init=False)
     _last_call: float = field(default=0.0, init=False)
+    _newest: dict[tuple[str, str, str], str | None] = field(default_factory=dict, init=False)
 
     def client(self, account_id: str, region: str) -> BaseClient:
         key = (account_id, region)
@@ -88,6 +99,26 @@ class Caller:
         items = [b for b in answer.get("Backups") or [] if isinstance(b, dict)]
         found = [b for b in items if b.get("BackupId") == action.backup_id]
         return reread(action, found[0]) if found else None
+
+    def newest_ready(self, action: Action) -> str | None:
+        """The cluster's last restore point as it is now (listed once per cluster a run:
+        `fix` never deletes it, so it does not move while the run goes on)."""
+        key = (action.account_id, action.region, action.cluster_id)
+        if key not in self._newest:
+            client = self.client(action.account_id, action.region)
+            self.pace()
+            clusters = [
+                c for page in one_cluster_pages(client, action.cluster_id, self._stop) for c in page
+            ]
+            backups = []
+            for page in ready_backup_pages(client, action.cluster_id, self._stop):
+                self.pace()
+                backups.extend(page)
+            self._newest[key] = newest_ready(action, clusters, backups, datetime.now(UTC))
+        return self._newest[key]
+
+    def _stop(self) -> bool:
+        return self.should_stop()
 
     def call(self, operation: str, action: Action, **params: Any) -> dict[str, Any]:
         self.pace()
@@ -126,6 +157,7 @@ def _apply_one(
         return Outcome(action, FAILED, "not started: the time budget (--max-seconds) ran out")
     try:
         backup = caller.describe(action)
+        newest = caller.newest_ready(action) if backup is not None else None
     except Exception as exc:  # noqa: BLE001 - any failure is an outcome, never a crash
         code, message = describe_exception(exc)
         return Outcome(action, FAILED, f"re-read failed: {code}: {message}")
@@ -136,6 +168,8 @@ def _apply_one(
     reason = changed_reason(action, backup, policy)
     if reason is not None:
         return _record(journal, Outcome(action, SKIPPED, f"changed since the report: {reason}"))
+    if newest == action.backup_id:  # the report did not say so (older report), or it moved
+        return _record(journal, Outcome(action, SKIPPED, f"now {LAST_RESTORE_POINT}"))
     journal.write("before", action.key, action=action.to_dict())
     try:
         if action.action == MODIFY:

@@ -3,13 +3,15 @@ the raw DescribeBackups item in, a reason (or None) out."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..constants import STATE_PENDING_DELETION, STATE_READY, Rule
-from .model import BackupRecord, is_one_of, parse_backup, shown
+from ..constants import STATE_DELETED, STATE_PENDING_DELETION, STATE_READY, Rule
+from .model import BackupRecord, is_one_of, parse_backup, parse_cluster, shown
 from .policy import Policy
 from .remediation import DELETE, MODIFY, Action
+from .rules import in_future
 
 
 def reread(action: Action, raw: Any) -> BackupRecord:
@@ -65,3 +67,27 @@ def undo_reason(action: Action, backup: BackupRecord | None, now: datetime) -> s
         if backup.delete_at is not None and backup.delete_at <= now:
             return f"past its 7 days: permanently deleted at {backup.delete_at:%Y-%m-%d %H:%M} UTC"
     return None
+
+
+def newest_ready(
+    action: Action, clusters: Iterable[Any], ready_backups: Iterable[Any], now: datetime
+) -> str | None:
+    """The raw id of the cluster's newest READY backup while the cluster is listed and not
+    DELETED (its last restore point), or None: judged as the audit judges it (copies and
+    timestamps from the future never count)."""
+    listed = [parse_cluster(raw, action.account_id, action.region) for raw in clusters]
+    if not any(
+        c.cluster_ref == action.cluster_id and not is_one_of(c.state, (STATE_DELETED,))
+        for c in listed
+    ):
+        return None
+    newest: BackupRecord | None = None
+    for raw in ready_backups:
+        backup = reread(action, raw)
+        if backup.state != STATE_READY or backup.is_copy or backup.created is None:
+            continue
+        if backup.cluster_ref != action.cluster_id or in_future(backup.created, now):
+            continue
+        if newest is None or backup.created > newest.created:  # type: ignore[operator]
+            newest = backup
+    return newest.backup_ref if newest is not None else None

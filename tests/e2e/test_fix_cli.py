@@ -3,10 +3,12 @@ re-read before acting; resuming an interrupted journal; the exit codes."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
 
 from hsm_backup_audit.cli import main
@@ -240,3 +242,59 @@ def test_apply_rechecks_the_last_restore_point_when_the_report_does_not_mark_it(
     # And the cluster's READY backups were asked for with the API's own filters
     asked = [c.params.get("Filters") for c in fleet_server.layer.calls_to("DescribeBackups")]
     assert {"clusterIds": [estate.cluster], "states": ["READY"]} in asked
+
+
+def test_report_from_s3_and_stdin_as_the_digest_prints_it(
+    server_fleet: tuple[str, Fleet],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # Given the report stored in S3 as the Lambda stores it
+    url, fleet = server_fleet
+    estate = Estate(fleet)
+    document = scan(capsys, url, tmp_path / "report.json")
+    s3 = boto3.client("s3", endpoint_url=url, region_name=PRIMARY)
+    s3.create_bucket(Bucket="audit-reports")
+    key = "reports/123456789012/2026/12/06/run.json"
+    s3.put_object(Bucket="audit-reports", Key=key, Body=json.dumps(document).encode())
+    # When the digest's command runs (its --rule and --cluster), and the same from stdin
+    source = f"s3://audit-reports/{key}"
+    narrow = ["--rule", "never-expires", "--cluster", estate.cluster, "--endpoint-url", url]
+    code, from_s3 = fix(capsys, source, *narrow)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(json.dumps(document).encode())))
+    code_stdin, from_stdin = fix(capsys, "-", *narrow)
+    # Then both plan the same one action
+    assert code == code_stdin == ExitCode.COMPLIANT
+    assert from_s3 == from_stdin
+    assert [a["backup_id"] for a in from_s3["actions"]] == [estate.pinned]
+    # And a missing object is one line and exit 2
+    assert main(["fix", "s3://audit-reports/nope.json", "--endpoint-url", url]) == 2
+    assert "cannot read it: NoSuchKey" in capsys.readouterr().err
+
+
+def test_member_account_through_its_role(
+    server_fleet: tuple[str, Fleet], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a never-expiring backup in a member account, audited through its role
+    url, _ = server_fleet
+    member = Estate(Fleet(account_id="210987654321"))
+    role = "arn:aws:iam::210987654321:role/audit"
+    main(
+        ["scan", "--format", "json", "--endpoint-url", url, "--region", PRIMARY, "--role-arn", role]
+    )
+    (tmp_path / "report.json").write_text(capsys.readouterr().out)
+    args = [str(tmp_path / "report.json"), "--account", "210987654321", "--rule", "never-expires"]
+    journal = str(tmp_path / "fix.jsonl")
+    # When applied without the role, then with it
+    code, _ = fix(capsys, *args, "--apply", "--journal", journal, "--endpoint-url", url)
+    assert code == ExitCode.INCOMPLETE  # no role for that account: the call fails
+    assert member.backup(member.pinned).never_expires is True
+    code, applied = fix(
+        capsys, *args, "--apply", "--journal", journal, "--endpoint-url", url, "--role-arn", role
+    )
+    # Then the member's backup is fixed through the member role
+    assert member.backup(member.pinned).never_expires is False
+    assert code == ExitCode.NON_COMPLIANT  # its newest backup stays skipped
+    assert [o["outcome"] for o in applied["outcomes"]] == ["applied"]
+    assert applied["outcomes"][0]["key"].split(":")[1] == "210987654321"

@@ -106,6 +106,7 @@ def add_fix_commands(commands: argparse._SubParsersAction) -> None:  # type: ign
             default=[],
             type=kind,
             choices=[str(r) for r in Rule] if flag == "--rule" else None,
+            metavar=flag.lstrip("-").replace("-", "_").upper(),
             help=f"only findings of this {what} (repeatable)",
         )
     fix.add_argument("--format", choices=FIX_FORMATS, default="text", help="how the plan prints")

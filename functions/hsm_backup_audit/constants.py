@@ -141,6 +141,7 @@ ENV_ORGANIZATION = "ORGANIZATION"
 ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
 ENV_ORGANIZATIONAL_UNITS = "ORGANIZATIONAL_UNITS"
 ENV_SECURITY_HUB = "SECURITY_HUB"
+ENV_AUTO_FIX = "AUTO_FIX"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -216,3 +217,11 @@ SECURITY_HUB_STOP_SECONDS = 30
 # s3://REPORT_BUCKET/deliveries/<request id>.json: written once the digest went out, so a
 # retry of the same invocation (same request id) does not publish it again.
 DELIVERY_KEY_PREFIX = "deliveries"
+
+# --- Automatic fixes (opt-in: autoFix=never-expires) ---------------------------
+# Only NeverExpires=false on the caller's own backups, after the audit; never a deletion.
+AUTO_FIX_NEVER_EXPIRES = "never-expires"
+# s3://REPORT_BUCKET/fixes/<run id>.jsonl: the journal of what the run changed.
+FIXES_KEY_PREFIX = "fixes"
+# No automatic fix starts with less than this left of the invocation.
+AUTO_FIX_STOP_SECONDS = 45

@@ -14,12 +14,14 @@ from typing import Any
 
 import boto3
 
+from .aws.auto_fix import auto_fix
 from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, report_keys, run_id_for
 from .aws.history import History, read_history, record_run, scope_document, scope_key
 from .aws.scanner import ScanRequest, scan
 from .aws.security_hub import AccountSessions, import_run, never
 from .configuration import Configuration
 from .constants import (
+    AUTO_FIX_STOP_SECONDS,
     NOTIFY_ALWAYS,
     NOTIFY_FINDINGS,
     SECURITY_HUB_STOP_SECONDS,
@@ -29,6 +31,7 @@ from .constants import (
 )
 from .engine.audit import Report
 from .engine.changes import compute_changes
+from .engine.digest_sections import auto_fix_lines
 from .engine.security_hub_outcome import SecurityHubOutcome
 from .observability import logger, tracer
 from .run_metrics import emit_run_metrics
@@ -76,6 +79,7 @@ def _deliver(
     history: History,
     request_id: str,
     security_hub: SecurityHubOutcome | None = None,
+    auto_fix: list[str] | None = None,
 ) -> Delivery:
     return deliver(
         report,
@@ -87,6 +91,7 @@ def _deliver(
         publish=publish,
         baseline_problem=history.problem,
         security_hub=security_hub,
+        auto_fix=auto_fix or (),
     )
 
 
@@ -114,6 +119,30 @@ def _import_to_security_hub(
     for problem in outcome.problems:
         logger.error("security hub import failed", extra={"problem": problem.to_dict()})
     return outcome
+
+
+@tracer.capture_method(capture_response=False)
+def _auto_fix(
+    report: Report,
+    config: Configuration,
+    session: boto3.session.Session,
+    outbox: Outbox,
+    budget: TimeBudget | None,
+) -> list[str]:
+    """AUTO_FIX=never-expires: set NeverExpires back on this account's backups (every rail
+    of `fix --apply`), journal to the report bucket; the digest lines saying what changed."""
+    if config.auto_fix is None:
+        return []
+    stop = TimeBudget(budget.remaining_ms, AUTO_FIX_STOP_SECONDS).should_stop if budget else never
+    done = auto_fix(report, config.policy, session, outbox.s3, config.report_bucket, stop)
+    changed = [o.action.backup_id for o in done.outcomes if o.outcome == "applied"]
+    left = [
+        (o.action.backup_id, o.reason or o.outcome) for o in done.outcomes if o.outcome != "applied"
+    ]
+    logger.info("automatic fixes", extra={"changed": len(changed), "not_changed": len(left)})
+    if done.problem:
+        logger.error("fix journal not stored", extra={"problem": done.problem})
+    return auto_fix_lines(changed, left, done.journal_url, done.problem)
 
 
 def history_scope(config: Configuration) -> dict[str, Any]:
@@ -225,14 +254,25 @@ def finish_run(
     history = read_run_history(config, outbox)
     report.changes = compute_changes(report, history.baseline)
     security_hub = _import_to_security_hub(report, config, session, budget)
+    fixes = _auto_fix(report, config, session, outbox, budget)
     reason = publish_reason(report, config, history)
     if reason is None and security_hub is not None and security_hub.problems:
         reason = "security hub import failed"
+    if reason is None and fixes:
+        reason = "automatic fixes"  # what changed an account is always said
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
     delivery = _deliver(
-        report, config, outbox, run_id, reason is not None, history, request_id, security_hub
+        report,
+        config,
+        outbox,
+        run_id,
+        reason is not None,
+        history,
+        request_id,
+        security_hub,
+        fixes,
     )
     if not delivery.failures:  # a retry must compare with the same baseline, and publish
         history_problem = record_history(report, config, outbox, delivery)

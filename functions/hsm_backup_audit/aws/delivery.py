@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -189,6 +190,7 @@ def deliver(
     publish: bool = True,
     baseline_problem: str | None = None,
     security_hub: SecurityHubOutcome | None = None,
+    auto_fix: Sequence[str] = (),
 ) -> Delivery:
     """Store the report, then publish the digest that links to it (unless `publish` is
     False: NOTIFY decided this run has nothing to say, or an earlier attempt of the same
@@ -204,6 +206,7 @@ def deliver(
         report_problem=out.report_problem,
         baseline_problem=baseline_problem,
         security_hub=security_hub,
+        auto_fix=auto_fix,
     )
     if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):
         return out

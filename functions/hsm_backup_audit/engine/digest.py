@@ -12,6 +12,7 @@ value an account member controls is bounded again here, one value to a line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..constants import (
@@ -296,10 +297,12 @@ def render_digest(
     baseline_problem: str | None = None,
     security_hub: SecurityHubOutcome | None = None,
     budget: int = DIGEST_READABLE_BYTES,
+    auto_fix: Sequence[str] = (),
 ) -> Digest:
     """The digest of one run. `report_url` is where the full JSON report was stored;
     `report_problem` says why it could not be stored; `baseline_problem` why the run
-    history could not be read; `security_hub` what the import into Security Hub did."""
+    history could not be read; `security_hub` what the import into Security Hub did;
+    `auto_fix` the lines saying what the automatic fixes changed."""
     if report_url:
         report_line = clean(report_url, 1100)
     elif report_problem:
@@ -309,7 +312,7 @@ def render_digest(
     head = _verdict(report) + _metadata(
         report, run_id, report_line, _baseline_line(report, baseline_problem)
     )
-    errors = _error_lines(report) + security_hub_lines(security_hub)
+    errors = _error_lines(report) + security_hub_lines(security_hub) + list(auto_fix)
     tables = _table(report, "region")
     if len(report.scope.accounts) > 1:
         tables += _table(report, "account_id")

@@ -118,6 +118,7 @@ CTX_MEMBER_ROLE_STACK_SET = "memberRoleStackSet"
 CTX_STACK_SET_TARGETS = "stackSetTargets"
 CTX_STACK_SET_CALL_AS = "stackSetCallAs"
 CTX_SECURITY_HUB = "securityHub"
+CTX_AUTO_FIX = "autoFix"
 
 CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_NOTIFICATION_EMAILS: "",
@@ -148,6 +149,7 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_STACK_SET_TARGETS: "",
     CTX_STACK_SET_CALL_AS: "SELF",
     CTX_SECURITY_HUB: False,
+    CTX_AUTO_FIX: "never",
 }
 
 # The retention periods CloudWatch Logs accepts, by their aws_logs.RetentionDays name.

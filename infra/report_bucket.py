@@ -7,7 +7,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from hsm_backup_audit.constants import HISTORY_KEY_PREFIX, REPORT_KEY_PREFIX
+from hsm_backup_audit.constants import FIXES_KEY_PREFIX, HISTORY_KEY_PREFIX, REPORT_KEY_PREFIX
 
 from .constants import REPORT_GLACIER_AFTER_DAYS
 from .nag import acknowledge
@@ -31,6 +31,7 @@ class ReportBucket(Construct):
             lifecycle_rules=[
                 self._build_lifecycle_rule(expiration_days),
                 self._build_history_rule(expiration_days),
+                self._build_fixes_rule(expiration_days),
             ],
         )
         acknowledge(
@@ -65,6 +66,17 @@ class ReportBucket(Construct):
         return s3.LifecycleRule(
             id="ExpireHistory",
             prefix=f"{HISTORY_KEY_PREFIX}/",
+            expiration=Duration.days(expiration_days),
+            noncurrent_version_expiration=Duration.days(expiration_days),
+            abort_incomplete_multipart_upload_after=Duration.days(1),
+        )
+
+    @staticmethod
+    def _build_fixes_rule(expiration_days: int) -> s3.LifecycleRule:
+        """The journals of autoFix (fixes/): kept as long as the reports they act on."""
+        return s3.LifecycleRule(
+            id="ExpireFixJournals",
+            prefix=f"{FIXES_KEY_PREFIX}/",
             expiration=Duration.days(expiration_days),
             noncurrent_version_expiration=Duration.days(expiration_days),
             abort_incomplete_multipart_upload_after=Duration.days(1),

@@ -70,6 +70,7 @@ class Settings:
     stack_set_targets: tuple[str, ...] = ()
     stack_set_call_as: str = "SELF"
     security_hub: bool = False
+    auto_fix: str | None = None  # "never-expires": the scheduled run sets NeverExpires back
 
 
 def _raw(node: Node, key: str) -> Any:
@@ -90,6 +91,13 @@ def _items(node: Node, key: str, pattern: re.Pattern[str], expected: str) -> tup
         if not pattern.fullmatch(item):
             raise SettingsError(f"{key}: {item!r} is not {expected}")
     return tuple(dict.fromkeys(items))
+
+
+def _auto_fix(node: Node) -> str | None:
+    value = _text(node, c.CTX_AUTO_FIX)
+    if value not in ("never", "never-expires"):
+        raise SettingsError(f"{c.CTX_AUTO_FIX}: expected never or never-expires (got {value!r})")
+    return None if value == "never" else value
 
 
 def _flag(node: Node, key: str) -> bool:
@@ -294,4 +302,5 @@ def read_settings(node: Node) -> Settings:
         stack_set_targets=targets,
         stack_set_call_as=call_as,
         security_hub=_flag(node, c.CTX_SECURITY_HUB),
+        auto_fix=_auto_fix(node),
     )

@@ -110,7 +110,7 @@ def run_fix(args: argparse.Namespace) -> int:
         document = {**plan.to_dict(), "outcomes": [_outcome_dict(o) for o in outcomes]}
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write(plan_text(plan) + "Applied:\n")
+        sys.stdout.write(plan_text(plan) + "Outcomes:\n")
         sys.stdout.write("".join(_outcome_line(o) + "\n" for o in outcomes))
     kinds = {o.outcome for o in outcomes}
     if FAILED in kinds:

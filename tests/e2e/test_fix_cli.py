@@ -298,3 +298,45 @@ def test_member_account_through_its_role(
     assert code == ExitCode.NON_COMPLIANT  # its newest backup stays skipped
     assert [o["outcome"] for o in applied["outcomes"]] == ["applied"]
     assert applied["outcomes"][0]["key"].split(":")[1] == "210987654321"
+
+
+def test_throttled_calls_are_retried_and_the_time_bound_holds(
+    server_fleet: tuple[str, Fleet],
+    fleet_server: FleetServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    url, fleet = server_fleet
+    estate = Estate(fleet)
+    scan(capsys, url, tmp_path / "report.json")
+    args = [str(tmp_path / "report.json"), "--rule", "never-expires", "--apply"]
+    # Given a budget that is over before anything starts: nothing is called, exit 3
+    journal = str(tmp_path / "late.jsonl")
+    code, late = fix(
+        capsys, *args, "--journal", journal, "--endpoint-url", url, "--max-seconds", "0.000001"
+    )
+    assert code == ExitCode.INCOMPLETE
+    assert {o["reason"] for o in late["outcomes"]} == {
+        "not started: the time budget (--max-seconds) ran out"
+    }
+    assert estate.backup(estate.pinned).never_expires is True
+    # Given ModifyBackupAttributes throttled twice: retried, then applied
+    fleet_server.layer.faults.append(Fault("throttle", operation="ModifyBackupAttributes", times=2))
+    journal = str(tmp_path / "fix.jsonl")
+    code, applied = fix(capsys, *args, "--journal", journal, "--endpoint-url", url)
+    assert [o["outcome"] for o in applied["outcomes"]] == ["applied"]
+    assert len(fleet_server.layer.calls_to("ModifyBackupAttributes")) == 3
+    assert estate.backup(estate.pinned).never_expires is False
+
+
+def test_a_journal_that_is_not_one_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = tmp_path / "fix.jsonl"
+    journal.write_text(
+        '{"event": "before", "key": "k"}\nnot json\n{"event": "after", "key": "k"}\n'
+    )
+    assert main(["undo", str(journal)]) == ExitCode.USAGE
+    assert "line 2 is not JSON" in capsys.readouterr().err
+    assert main(["undo", str(tmp_path / "missing.jsonl")]) == ExitCode.USAGE
+    assert "no such journal file" in capsys.readouterr().err

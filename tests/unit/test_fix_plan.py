@@ -199,7 +199,12 @@ def test_an_id_the_api_would_refuse_is_never_sent_and_shell_stays_one_word_per_i
 
 @pytest.mark.parametrize(
     "document",
-    [[], {"schema_version": 2, "findings": []}, {"schema_version": 1, "findings": [1]}],
+    [
+        [],
+        {"schema_version": 2, "findings": []},
+        {"schema_version": 1, "findings": [1]},
+        {"schema_version": 1, "findings": [], "errors": {"account_id": "1"}},
+    ],
 )
 def test_not_a_report_is_refused(document: Any) -> None:
     with pytest.raises(PlanError):

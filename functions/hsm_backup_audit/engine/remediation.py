@@ -13,12 +13,13 @@ refuse. A deletion without `--delete` is neither planned nor skipped: it is list
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 from ..constants import RULES_IN_REPORT_ORDER, Rule
+from .fix_rails import Unread, exemption_reason
 from .policy import Policy
 
 MODIFY, DELETE = "modify-backup-attributes", "delete-backup"
@@ -32,9 +33,6 @@ ACTION_OF_RULE: dict[str, str] = {
 BACKUP_ID_PATTERN = re.compile(r"backup-[2-7a-zA-Z]{11,16}")
 REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 ACCOUNT_PATTERN = re.compile(r"\d{12}")
-# An error entry of account set-up (AssumeRole, GetCallerIdentity) covers every region.
-WHOLE_ACCOUNT_REGIONS = frozenset({"global", "all", ""})
-UNKNOWN_ACCOUNT = "unknown"
 
 SHARED = "shared: the backup belongs to another account (ask its owner to act)"
 LAST_RESTORE_POINT = (
@@ -145,52 +143,11 @@ def undo_command(action: str, backup_id: str, region: str) -> str:
     )
 
 
-class Unread:
-    """Which accounts and regions the report did not read completely: its `coverage`
-    section when it has one (a backup needs its owned-backups and clusters cells read),
-    else its `errors[]` (any entry for that account and region, or for the whole account)."""
-
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        coverage = document.get("coverage")
-        self.read: set[tuple[str, str, str]] | None = None
-        self.errors: set[tuple[str, str]] = set()
-        if isinstance(coverage, dict) and isinstance(coverage.get("read"), list):
-            self.read = {
-                (str(c.get("account_id")), str(c.get("region")), str(c.get("listing")))
-                for c in coverage["read"]
-                if isinstance(c, dict)
-            }
-        for error in document.get("errors") or []:
-            if isinstance(error, dict):
-                self.errors.add((str(error.get("account_id")), str(error.get("region"))))
-
-    def reason(self, account_id: str, region: str) -> str | None:
-        if self.read is not None:
-            wanted = [(account_id, region, listing) for listing in ("owned", "clusters")]
-            if all(cell in self.read for cell in wanted):
-                return None
-        elif not any(
-            account in (account_id, UNKNOWN_ACCOUNT)
-            and (where == region or where in WHOLE_ACCOUNT_REGIONS)
-            for account, where in self.errors
-        ):
-            return None
-        return f"the report did not read account {account_id} in {region} completely"
-
-
-def _exemption(policy: Policy | None, finding: Mapping[str, Any], today: date) -> str | None:
-    if policy is None:
-        return None
-    for exemption in policy.exemptions:
-        covers = exemption.covers(finding["rule"], finding["backup_id"], finding["cluster_id"])
-        if covers and exemption.expires >= today:
-            return f"under a current exemption until {exemption.expires.isoformat()}"
-    return None
-
-
 def _findings(document: Any) -> list[dict[str, Any]]:
     if not isinstance(document, dict) or document.get("schema_version") != 1:
         raise PlanError("not a hsm-backup-audit report (schema_version 1)")
+    if not isinstance(document.get("errors", []), list):  # fail closed: never "no errors"
+        raise PlanError("not a hsm-backup-audit report: errors is not a list")
     findings = document.get("findings")
     if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
         raise PlanError("not a hsm-backup-audit report: findings is not a list of objects")
@@ -215,7 +172,7 @@ def _rail(
     reason = unread.reason(account, region)
     if reason is not None:
         return reason
-    reason = _exemption(policy, finding, today)
+    reason = exemption_reason(policy, finding, today)
     if reason is not None:
         return reason
     if finding.get("last_restore_point") is True:
@@ -320,12 +277,3 @@ def _consider(finding: Mapping[str, Any], reason: str | None = None) -> dict[str
         )
         entry["reason"] = reason
     return entry
-
-
-def skipped_backups(plan: Plan) -> Iterable[tuple[str, str, str | None]]:
-    """(account, region, backup id) of everything the plan rules out."""
-    return ((s.account_id, s.region, s.backup_id) for s in plan.skipped)
-
-
-def actions_by_key(actions: Sequence[Action]) -> dict[str, Action]:
-    return {action.key: action for action in actions}

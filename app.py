@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point (`npx --no-install cdk synth`): the app is built in infra/app.py.
+"""CDK entry point (`make synth`, which runs the pinned CDK CLI): the app is built in infra/app.py.
 
 A bad context value or policy stops the synth with one line on stderr and exit code 2,
 the line the command line prints for the same mistake.

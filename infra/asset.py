@@ -3,12 +3,20 @@
 The asset holds exactly `hsm_backup_audit/` (without caches), `policy.json` and, with
 member accounts, `member-accounts.json`; the function reads them from there (POLICY_FILE,
 MEMBER_ACCOUNTS_FILE), so neither counts against Lambda's 4 KB environment.
+
+It also holds Jinja2 and MarkupSafe (the evidence page's template engine, which the
+Powertools layer does not carry), copied from this venv at their pinned versions: their
+Python files, typing marker, METADATA and licence only. MarkupSafe's C speed-ups are left
+out (built for this machine, not for Lambda's arm64), so it runs its own pure-Python code.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import tomllib
+from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +26,45 @@ from aws_cdk import aws_lambda as lambda_
 
 from hsm_backup_audit.constants import MEMBER_ACCOUNTS_FILE_IN_ASSET, POLICY_FILE_IN_ASSET
 
-from .constants import FUNCTIONS_DIR, PACKAGE_NAME
+from .constants import FUNCTIONS_DIR, PACKAGE_NAME, ROOT, VENDORED_DISTRIBUTIONS
 
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+VENDORED_SUFFIXES = {".py", ".typed"}
+
+
+class AssetError(RuntimeError):
+    """The asset cannot be built as pinned (a vendored distribution at another version)."""
+
+
+def pinned_version(name: str) -> str:
+    """The version pyproject.toml pins `name` to (name==version in the dependencies)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        found = re.fullmatch(rf"{re.escape(name)}==([^\s;]+)", requirement, re.IGNORECASE)
+        if found:
+            return found.group(1)
+    raise AssetError(f"{name} is not pinned in pyproject.toml's dependencies")
+
+
+def vendor(name: str, out: Path) -> None:
+    """Copy a pure-Python distribution's code, METADATA and licences into `out`."""
+    dist = distribution(name)
+    if dist.version != pinned_version(name):
+        raise AssetError(
+            f"{name} {dist.version} is installed but pyproject.toml pins {pinned_version(name)}: "
+            "run `make install`"
+        )
+    for file in dist.files or []:
+        in_metadata = file.parts[0].endswith(".dist-info")
+        wanted = (
+            file.name == "METADATA" or "licenses" in file.parts
+            if in_metadata
+            else file.suffix in VENDORED_SUFFIXES and "__pycache__" not in file.parts
+        )
+        if wanted:
+            target = out / Path(*file.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(str(dist.locate_file(file))), target)
 
 
 @jsii.implements(ILocalBundling)
@@ -38,6 +82,11 @@ class _CopyPackage:
         if self._member_accounts:
             accounts = json.dumps(list(self._member_accounts), indent=0)
             (out / MEMBER_ACCOUNTS_FILE_IN_ASSET).write_text(accounts + "\n")
+        for name in VENDORED_DISTRIBUTIONS:
+            vendor(name, out)
+        from .limits import check_asset_size  # limits imports the function, which imports us
+
+        check_asset_size(out)
         return True
 
 

@@ -26,7 +26,12 @@ class AuditStack(Stack):
         )
         notifications = Notifications(self, "Notifications", emails=settings.notification_emails)
         reports = (
-            ReportBucket(self, "Reports", expiration_days=settings.report_expiration_days)
+            ReportBucket(
+                self,
+                "Reports",
+                expiration_days=settings.report_expiration_days,
+                object_lock_days=settings.report_object_lock_days,
+            )
             if settings.report_bucket or settings.organization  # the fan-out's working files
             else None
         )

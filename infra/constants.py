@@ -83,6 +83,14 @@ ROLE_INLINE_POLICIES_MAX_CHARS = 10_240  # aggregate of a role's inline policies
 MANAGED_POLICY_MAX_CHARS = 6_144
 LAMBDA_ENVIRONMENT_MAX_BYTES = 4 * 1024  # every key and value together
 KMS_KEY_POLICY_MAX_BYTES = 32 * 1024
+# Lambda quotas: a .zip package uploaded directly is at most 50 MB; the function's code and
+# its layers, extracted, at most 250 MB. The Powertools layer is counted at a generous size.
+LAMBDA_ZIPPED_MAX_BYTES = 50 * 1024 * 1024
+LAMBDA_UNZIPPED_MAX_BYTES = 250 * 1024 * 1024
+POWERTOOLS_LAYER_ALLOWANCE_BYTES = 100 * 1024 * 1024
+# Pure-Python distributions the function ships in its asset (the Powertools layer has not
+# them): the evidence page's template engine. Copied from the venv at their pinned versions.
+VENDORED_DISTRIBUTIONS = ("jinja2", "markupsafe")
 
 # Report bucket.
 REPORT_GLACIER_AFTER_DAYS = 90
@@ -97,6 +105,7 @@ CTX_NOTIFY = "notify"
 CTX_WEEKLY_DIGEST_DAY = "weeklyDigestDay"
 CTX_REPORT_BUCKET = "reportBucket"
 CTX_REPORT_EXPIRATION_DAYS = "reportExpirationDays"
+CTX_REPORT_OBJECT_LOCK_DAYS = "reportObjectLockDays"
 CTX_LOG_RETENTION_DAYS = "logRetentionDays"
 CTX_MAX_WORKERS = "maxWorkers"
 CTX_MEMBER_ACCOUNTS = "memberAccounts"
@@ -130,6 +139,7 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_WEEKLY_DIGEST_DAY: "monday",
     CTX_REPORT_BUCKET: True,
     CTX_REPORT_EXPIRATION_DAYS: 730,
+    CTX_REPORT_OBJECT_LOCK_DAYS: "",
     CTX_LOG_RETENTION_DAYS: 90,
     CTX_MAX_WORKERS: "",
     CTX_MEMBER_ACCOUNTS: "",

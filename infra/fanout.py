@@ -109,7 +109,8 @@ class FanOut(Construct):
         return function
 
     def _grant_working_files(self, role: iam.IRole) -> None:
-        """Plan writes the work list, batches write partials, merge reads them back."""
+        """Plan writes the work list and the plan; batches read the plan (to check their
+        items) and write partials; merge reads them back."""
         working = self._bucket.arn_for_objects(f"{FANOUT_KEY_PREFIX}/*")
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[working])

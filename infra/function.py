@@ -16,6 +16,7 @@ from constructs import Construct, IConstruct
 from hsm_backup_audit import constants as fn
 from hsm_backup_audit.constants import (
     DELIVERY_KEY_PREFIX,
+    EVIDENCE_KEY_PREFIX,
     HISTORY_KEY_PREFIX,
     MEMBER_ACCOUNTS_FILE_IN_ASSET,
     POLICY_FILE_IN_ASSET,
@@ -170,13 +171,24 @@ class AuditFunction(Construct):
         prefixes = [
             bucket.arn_for_objects(f"{p}/*") for p in (REPORT_KEY_PREFIX, HISTORY_KEY_PREFIX)
         ]
+        evidence = bucket.arn_for_objects(f"{EVIDENCE_KEY_PREFIX}/*")
         return [
-            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=prefixes),
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[*prefixes, evidence]
+            ),
             iam.PolicyStatement(
                 actions=["s3:PutObject"],
                 resources=[bucket.arn_for_objects(f"{DELIVERY_KEY_PREFIX}/*")],
             ),
-            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
+            # The monthly evidence page reads each run's history entry (its scope and policy)
+            # from the versions of history/<scope key>/last-run.json.
+            iam.PolicyStatement(
+                actions=["s3:GetObjectVersion"],
+                resources=[bucket.arn_for_objects(f"{HISTORY_KEY_PREFIX}/*")],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:ListBucket", "s3:ListBucketVersions"], resources=[bucket.bucket_arn]
+            ),
         ]
 
     @staticmethod
@@ -194,6 +206,13 @@ class AuditFunction(Construct):
             "s3:GetObject and PutObject under history/ of the report bucket only: the run "
             "history, history/<scope key>/baseline.json and last-run.json.",
             arn_resource(report_bucket, f"/{HISTORY_KEY_PREFIX}/*"),
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "s3:GetObject and PutObject under evidence/ of the report bucket only: the first "
+            "run of each month writes evidence/<scope>/<YYYY-MM>.html and .csv.",
+            arn_resource(report_bucket, f"/{EVIDENCE_KEY_PREFIX}/*"),
         )
         acknowledge(
             role,

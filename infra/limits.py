@@ -7,8 +7,11 @@ joins) are counted at a generous length, so the check errs on the side of refusi
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Stack
@@ -101,3 +104,26 @@ def check_limits(stack: Stack) -> None:
                 f"{what} would be {size:,} characters, over AWS's limit of "
                 f"{limit_of(what):,}: {ADVICE}"
             )
+
+
+def asset_sizes(folder: Path) -> tuple[int, int]:
+    """(bytes extracted, bytes zipped) of the function's asset folder."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(folder))
+    return sum(p.stat().st_size for p in files), buffer.tell()
+
+
+def check_asset_size(folder: Path) -> None:
+    """Raises SettingsError when the asset, with a generous allowance for the Powertools
+    layer, would exceed Lambda's package quotas."""
+    extracted, zipped = asset_sizes(folder)
+    with_layer = extracted + c.POWERTOOLS_LAYER_ALLOWANCE_BYTES
+    if zipped > c.LAMBDA_ZIPPED_MAX_BYTES or with_layer > c.LAMBDA_UNZIPPED_MAX_BYTES:
+        raise SettingsError(
+            f"the function's code would be {zipped:,} bytes zipped and {with_layer:,} "
+            f"extracted with the layer, over Lambda's {c.LAMBDA_ZIPPED_MAX_BYTES:,} and "
+            f"{c.LAMBDA_UNZIPPED_MAX_BYTES:,}"
+        )

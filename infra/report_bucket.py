@@ -17,8 +17,27 @@ class ReportBucket(Construct):
     """Versioned, encrypted, private, TLS only. Reports go to Glacier after 90 days, then
     expire; the history's small pointers are never archived (each run reads them)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, expiration_days: int) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        expiration_days: int,
+        object_lock_days: int | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
+        # Optional WORM evidence: every object version kept, in compliance mode, for this
+        # many days from its writing; no one can delete or shorten it (docs/evidence.md).
+        lock = (
+            {
+                "object_lock_enabled": True,
+                "object_lock_default_retention": s3.ObjectLockRetention.compliance(
+                    Duration.days(object_lock_days)
+                ),
+            }
+            if object_lock_days
+            else {}
+        )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -33,6 +52,7 @@ class ReportBucket(Construct):
                 self._build_history_rule(expiration_days),
                 self._build_fixes_rule(expiration_days),
             ],
+            **lock,
         )
         acknowledge(
             self.bucket,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
+RATE = re.compile(r"^rate\(([0-9]+)\s+(minute|minutes|hour|hours|day|days)\)$")
 CRON = re.compile(r"^cron\((.+)\)$")
 UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
@@ -112,6 +112,6 @@ def _number(text: str, low: int, high: int, names: list[str], expression: str) -
     upper = text.upper()
     if upper in names:
         return names.index(upper) + low
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise ScheduleGapError(f"{expression!r}: {text!r} is not in {low}-{high}")
     return int(text)

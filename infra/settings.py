@@ -30,7 +30,7 @@ from .schedule_gap import ScheduleGapError, longest_gap_hours
 
 EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
-ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
 EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate|at)\(.+\)$")
 UNIT_PATTERN = re.compile(ORGANIZATIONAL_UNIT_PATTERN)
@@ -53,6 +53,7 @@ class Settings:
     weekly_digest_day: str
     report_bucket: bool
     report_expiration_days: int
+    report_object_lock_days: int | None  # None: no Object Lock (docs/evidence.md)
     log_retention_days: int
     max_workers: int | None
     member_accounts: tuple[str, ...]
@@ -261,6 +262,7 @@ def read_settings(node: Node) -> Settings:
             f"{c.CTX_MEMBER_ACCOUNTS} and {c.CTX_ORGANIZATION}=true are two ways to name the "
             "members: use one (the organization lists its accounts itself)"
         )
+    expiration = _number(node, c.CTX_REPORT_EXPIRATION_DAYS, c.REPORT_GLACIER_AFTER_DAYS + 1, 36500)
     return Settings(
         notification_emails=_items(
             node, c.CTX_NOTIFICATION_EMAILS, EMAIL_PATTERN, "an email address"
@@ -272,8 +274,12 @@ def read_settings(node: Node) -> Settings:
         notify=_notify(node),
         weekly_digest_day=_weekday(node),
         report_bucket=_flag(node, c.CTX_REPORT_BUCKET),
-        report_expiration_days=_number(
-            node, c.CTX_REPORT_EXPIRATION_DAYS, c.REPORT_GLACIER_AFTER_DAYS + 1, 36500
+        report_expiration_days=expiration,
+        # Compliance-mode retention no longer than the bucket keeps anything.
+        report_object_lock_days=(
+            _number(node, c.CTX_REPORT_OBJECT_LOCK_DAYS, 1, expiration)
+            if _text(node, c.CTX_REPORT_OBJECT_LOCK_DAYS)
+            else None
         ),
         log_retention_days=_log_retention(node),
         max_workers=_number(node, c.CTX_MAX_WORKERS, 1, 256) if workers else None,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
@@ -13,6 +15,12 @@ from hsm_backup_audit_demo import Fleet
 from hsm_backup_audit_demo.server import FleetServer
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+
+# aws-cdk-lib's jsii runtime runs on the Node.js 22 that `npm ci` pins (as under `make`),
+# not on whatever `node` the PATH has, when pytest is started by hand.
+PINNED_NODE = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "node"
+if PINNED_NODE.exists():
+    os.environ.setdefault("JSII_NODE", str(PINNED_NODE))
 
 
 @pytest.fixture(autouse=True)

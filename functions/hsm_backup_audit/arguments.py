@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import re
 import urllib.parse
-from typing import NoReturn
+from datetime import date
+from typing import Any, NoReturn
 
 from . import __version__
 from .aws.cloudhsm import without_url_credentials
@@ -94,6 +95,15 @@ def organizational_unit(text: str) -> str:
     )
 
 
+def day(text: str) -> date:
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD (got {safe_text(text, 20)!r})")
+
+
 DESCRIPTION = (
     "Audit AWS CloudHSM v2 backups. Exit codes: 0 compliant, 1 non-compliant, 2 bad "
     "arguments, policy or baseline file, 3 incomplete (the audit could not see everything). "
@@ -135,6 +145,34 @@ def _add_organization_arguments(scan_cmd: argparse.ArgumentParser) -> None:
         metavar="OU",
         help="with --organization: only the accounts under this unit and its child units "
         "(repeatable)",
+    )
+
+
+def _add_evidence_command(commands: Any) -> None:
+    evidence = commands.add_parser(
+        "evidence",
+        help="one self-contained HTML page (and a CSV) that proves an audit period",
+        description="Exit codes: 0 the page was written, 2 bad arguments or a source that "
+        "cannot be read.",
+    )
+    evidence.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="the report bucket (s3://bucket[/prefix], read through its run history), or "
+        "JSON report files and folders (scan --format json outputs)",
+    )
+    evidence.add_argument(
+        "--from", dest="date_from", type=day, metavar="DATE", help="first UTC day, YYYY-MM-DD"
+    )
+    evidence.add_argument(
+        "--to", dest="date_to", type=day, metavar="DATE", help="last UTC day, YYYY-MM-DD"
+    )
+    evidence.add_argument("--out", required=True, metavar="FILE", help="the HTML page to write")
+    evidence.add_argument("--csv", metavar="FILE", help="also write one CSV row per finding")
+    evidence.add_argument("--profile", metavar="NAME", help="AWS profile for an s3:// source")
+    evidence.add_argument(
+        "--endpoint-url", type=endpoint_url, metavar="URL", help="S3-compatible endpoint (moto)"
     )
 
 
@@ -200,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument(
         "--baseline",
         metavar="REPORT.json",
-        help="an earlier `--format json` report: print and report what changed since it",
+        help="an earlier `--format json` report (or - for standard input, read within "
+        "--max-seconds): print and report what changed since it",
     )
     scan_cmd.add_argument(
         "--fail-on",
@@ -219,8 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
     merge_cmd = commands.add_parser(
         "merge", help="merge partial reports (scan --format partial) into one report"
     )
-    merge_cmd.add_argument("parts", nargs="+", metavar="PART.json", help="partial reports")
+    merge_cmd.add_argument(
+        "parts", nargs="+", metavar="PART.json", help="partial reports (- for standard input)"
+    )
     merge_cmd.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
+    merge_cmd.add_argument(
+        "--max-seconds",
+        type=seconds,
+        default=DEFAULT_MAX_SECONDS,
+        metavar="SECONDS",
+        help="wall-clock bound for reading the partial reports (`-` is standard input): "
+        f"what is not read by then ends the merge with exit code 2 (default {DEFAULT_MAX_SECONDS})",
+    )
+
+    _add_evidence_command(commands)
 
     from .fix_arguments import add_fix_commands
 

@@ -1,5 +1,5 @@
-"""`hsm-backup-audit`: the command line runs its commands (scan, merge, fix, undo, demo). What each
-option takes, and the exit codes, are in arguments.py."""
+"""`hsm-backup-audit`: the command line runs its commands (scan, merge, evidence, fix, undo,
+demo). What each option takes, and the exit codes, are in arguments.py."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any, NoReturn
 
 import boto3
@@ -22,18 +22,22 @@ from .aws.security_hub import AccountSessions, import_run
 from .console import end_quietly
 from .constants import (
     DEFAULT_MEMBER_ROLE_NAME,
+    MAX_REPORT_BYTES,
     STATUS_EXIT_CODE,
     ExitCode,
     Status,
 )
 from .engine.audit import Audit, Report
+from .engine.baseline import BaselineError, parse_baseline
 from .engine.changes import compute_changes, new_above_info, usable_baseline
+from .engine.input_file import STDIN, InputFileError, read_input_bytes, shown_path
 from .engine.merge import MergeError, Partial, merge, read_partial_text
 from .engine.model import safe_text
 from .engine.partial import PartialInfo, PartialRecorder, partial_document
 from .engine.policy import PolicyError, load_policy_file
 from .engine.report import to_json, to_text
 from .engine.security_hub_outcome import security_hub_lines
+from .evidence import run_evidence
 from .regions import ALL_REGIONS, RegionError, check_region, check_regions
 
 ENV_AWS_REGION = "AWS_REGION"
@@ -84,35 +88,27 @@ def check_home(home: str) -> str:
         ) from None
 
 
-def parse_report(raw: bytes, label: str) -> dict[str, Any]:
-    """A report document from its bytes, or UsageError in one line naming `label`."""
+def load_baseline(path: str, seconds: float | None = None) -> dict[str, Any]:
+    """The baseline report file (or `-`, read within `seconds`), checked, or UsageError in
+    one line naming the file and the field."""
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise UsageError(f"{label}: not a JSON document") from None
-    if not isinstance(document, dict) or document.get("schema_version") != 1:
-        raise UsageError(f"{label}: not a hsm-backup-audit report (schema_version 1)")
-    return document
-
-
-def load_report(path: str, option: str = "--baseline") -> dict[str, Any]:
-    """A report file (the baseline, or the report `fix` plans from), or UsageError."""
-    label = f"{option} {safe_text(path, 200)}".strip()
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{label}: {safe_text(exc.strerror or exc, 100)}") from None
-    return parse_report(raw, label)
-
-
-def load_baseline(path: str) -> dict[str, Any]:
-    """The baseline report file, or UsageError in one line."""
-    shown = safe_text(path, 200)
-    document = load_report(path)
+        raw = read_input_bytes(
+            path,
+            limit=MAX_REPORT_BYTES,
+            what="the baseline",
+            noun="a report",
+            seconds=seconds,
+            stdin=True,
+        )
+        document = parse_baseline(raw, datetime.now(UTC))
+    except InputFileError as exc:
+        raise UsageError(f"--baseline {exc}") from None
+    except BaselineError as exc:
+        raise UsageError(f"--baseline {shown_path(path)}: {exc}") from None
     if not usable_baseline(document):
         print(
-            f"hsm-backup-audit: note: --baseline {shown} has no finding ids (an older report): "
-            "every finding counts as new",
+            f"hsm-backup-audit: note: --baseline {shown_path(path)} has no finding ids "
+            "(an older report): every finding counts as new",
             file=sys.stderr,
         )
     return document
@@ -129,7 +125,7 @@ def run_scan(args: argparse.Namespace) -> int:
     try:
         if args.fail_on == FAIL_ON_NEW and not args.baseline:
             raise UsageError("--fail-on new needs --baseline (the report to compare with)")
-        baseline = load_baseline(args.baseline) if args.baseline else None
+        baseline = load_baseline(args.baseline, deadline.remaining()) if args.baseline else None
         _check_organization_arguments(args)
         policy = load_policy_file(args.policy)
         session = boto3.session.Session(profile_name=args.profile)
@@ -200,18 +196,29 @@ def _print(report: Report, output: str, info: PartialInfo | None) -> None:
         sys.stdout.write(to_text(report))
 
 
-def _read_part(path: str) -> Partial:
-    shown = safe_text(path, 120)
+def _read_part(path: str, deadline: Deadline) -> Partial:
+    if deadline.should_stop():
+        raise MergeError(f"{shown_path(path)}: not read: --max-seconds ran out")
     try:
-        text = Path(path).read_bytes()
-    except OSError as exc:
-        raise MergeError(f"{shown}: cannot read: {exc.strerror or 'unreadable'}") from None
-    return read_partial_text(text, shown)
+        raw = read_input_bytes(
+            path,
+            limit=MAX_REPORT_BYTES,
+            what="the partial report",
+            noun="a partial report",
+            seconds=deadline.remaining(),
+            stdin=True,
+        )
+    except InputFileError as exc:
+        raise MergeError(str(exc)) from None
+    return read_partial_text(raw, shown_path(path))
 
 
 def run_merge(args: argparse.Namespace) -> int:
+    deadline = Deadline(args.max_seconds)
     try:
-        merged = merge([_read_part(path) for path in args.parts])
+        if args.parts.count(STDIN) > 1:
+            raise MergeError("-: standard input can be read only once")
+        merged = merge([_read_part(path, deadline) for path in args.parts])
     except MergeError as exc:
         print(f"hsm-backup-audit: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -241,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "merge":
         return run_merge(args)
+    if args.command == "evidence":
+        return run_evidence(args)
     if args.command in ("fix", "undo"):
         from . import fix_command
 

@@ -57,9 +57,9 @@ ENV_TASK_ROOT = "LAMBDA_TASK_ROOT"
 # but a wrong one is best not repeated in logs the member accounts' owners may not see.
 UNECHOED_KEYS = frozenset({ENV_EXTERNAL_ID})
 
-TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
-ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
 
 
 class ConfigurationError(ValueError):

@@ -150,7 +150,9 @@ ASSUME_ROLE_SESSION_NAME = "hsm-backup-audit"
 # the function's role and the member role are granted it only when regions is `all`.
 ENABLED_REGIONS_ACTION = "ec2:DescribeRegions"
 # What STS accepts: checked up front by the command line and the Lambda configuration.
-ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+# ASCII digits only: `\d` would also match Arabic-Indic and other Unicode digits.
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 
 # --- Organization mode ----------------------------------------------------------
@@ -188,7 +190,8 @@ TIME_RESERVE_SECONDS = 60
 DIGEST_BODY_BUDGET_BYTES = 240 * 1024
 # What a person reads: the digest groups and cuts to stay under this, whatever the fleet.
 DIGEST_READABLE_BYTES = 64 * 1024
-DIGEST_SUBJECT_MAX = 100
+# SNS Publish: "Subjects must be ... less than 100 characters long" (botocore's model).
+DIGEST_SUBJECT_MAX = 99
 # SNS message attributes, for subscription filter policies.
 ATTRIBUTE_STATUS = "status"
 ATTRIBUTE_FINDINGS = "findings"
@@ -205,6 +208,9 @@ FANOUT_KEY_PREFIX = "fanout"
 REPORT_LATEST_NAME = "latest.json"
 # s3://REPORT_BUCKET/history/<scope key>/{baseline,last-run}.json (aws/history.py)
 HISTORY_KEY_PREFIX = "history"
+# s3://REPORT_BUCKET/evidence/<evidence scope>/<YYYY-MM>.html and .csv: the previous month's
+# evidence page, written by the first run of each month (aws/monthly_evidence.py).
+EVIDENCE_KEY_PREFIX = "evidence"
 
 # --- Security Hub (opt-in) ------------------------------------------------------
 # Findings above INFO go to each account's default product in the resource's region.
@@ -218,6 +224,8 @@ SECURITY_HUB_STOP_SECONDS = 30
 # retry of the same invocation (same request id) does not publish it again.
 DELIVERY_KEY_PREFIX = "deliveries"
 
+# Input reports (a baseline, a partial report, the stored baseline): the most read of one.
+MAX_REPORT_BYTES = 256 * 1024 * 1024
 # --- Automatic fixes (opt-in: autoFix=never-expires) ---------------------------
 # Only NeverExpires=false on the caller's own backups, after the audit; never a deletion.
 AUTO_FIX_NEVER_EXPIRES = "never-expires"

@@ -19,9 +19,11 @@ from .aws.journal import APPLIED, FAILED, NOT_UNDONE, SKIPPED, Journal, JournalE
 from .aws.remediation import Caller, Outcome, apply_plan, undo_journal
 from .aws.scanner import Deadline
 from .aws.security_hub import AccountSessions
-from .cli import UsageError, load_report, parse_report
-from .constants import ExitCode
+from .cli import UsageError
+from .constants import MAX_REPORT_BYTES, ExitCode
+from .engine.baseline import BaselineError, parse_baseline
 from .engine.fix_render import plan_json, plan_shell, plan_text
+from .engine.input_file import InputFileError, read_input_bytes, shown_path
 from .engine.model import safe_text
 from .engine.policy import PolicyError, load_policy_file
 from .engine.remediation import Filters, PlanError, plan_fixes
@@ -35,22 +37,37 @@ def _error(message: str) -> int:
 
 
 def read_report_source(source: str, session: boto3.session.Session, endpoint: str | None) -> Any:
-    """The report document from a file, `-` (standard input) or s3://bucket/key."""
-    if source == "-":
-        return parse_report(sys.stdin.buffer.read(), "REPORT -")
-    if not source.startswith(S3_PREFIX):
-        return load_report(source, option="")
+    """The report document from a file, `-` (standard input) or s3://bucket/key, read and
+    checked as `--baseline` is (size bound, strict JSON, schema version, finding ids)."""
+    shown = shown_path(source)
+    try:
+        if source.startswith(S3_PREFIX):
+            raw = _s3_bytes(source, session, endpoint)
+        else:
+            raw = read_input_bytes(
+                source, limit=MAX_REPORT_BYTES, what="the report", noun="a report", stdin=True
+            )
+        return parse_baseline(raw, datetime.now(UTC))
+    except InputFileError as exc:
+        raise UsageError(str(exc)) from None
+    except BaselineError as exc:
+        raise UsageError(f"{shown}: {exc}") from None
+
+
+def _s3_bytes(source: str, session: boto3.session.Session, endpoint: str | None) -> bytes:
     bucket, _, key = source[len(S3_PREFIX) :].partition("/")
-    shown = safe_text(source, 200)
+    shown = shown_path(source)
     if not bucket or not key:
         raise UsageError(f"{shown}: expected s3://bucket/key")
     try:
         s3 = session.client("s3", endpoint_url=endpoint)
-        raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        raw = bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_REPORT_BYTES + 1))
     except (ClientError, BotoCoreError) as exc:
         code, message = describe_exception(exc)
         raise UsageError(f"{shown}: cannot read it: {code}: {message}") from None
-    return parse_report(raw, shown)
+    if len(raw) > MAX_REPORT_BYTES:
+        raise UsageError(f"{shown}: not a report: larger than {MAX_REPORT_BYTES:,} bytes")
+    return raw
 
 
 def _caller(args: argparse.Namespace, session: boto3.session.Session) -> Caller:

@@ -19,9 +19,10 @@ from .engine.model import safe_text
 ALL_REGIONS = "all"  # every region enabled for the account, asked at run time
 CLOUDHSM_SERVICE = "cloudhsmv2"
 # Shape of a region name in every partition: us-east-1, us-gov-west-1, eu-isoe-west-1.
-REGION_SHAPE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$")
+REGION_SHAPE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
 SHOWN_LENGTH = 64
 SUGGESTION_CUTOFF = 0.6
+MAX_SUGGESTIONS = 4  # names equally close, named together ("us-east-1 or us-west-1")
 
 
 class RegionError(ValueError):
@@ -60,11 +61,25 @@ def check_region(text: str) -> str:
     if name in known:
         return name
     shown = safe_text(text, SHOWN_LENGTH)
-    closest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=SUGGESTION_CUTOFF)
-    hint = f" (did you mean {closest[0]}?)" if closest else ""
+    closest = closest_regions(name, known)
+    hint = f" (did you mean {_either(closest)}?)" if closest else ""
     if not REGION_SHAPE.fullmatch(name):
         raise RegionError(f"{shown!r} is not a region name{hint}")
     raise RegionError(f"{shown!r} is not a known AWS region{hint}")
+
+
+def closest_regions(name: str, known: Iterable[str]) -> tuple[str, ...]:
+    """The known names most like `name` (several when equally close, sorted), or none."""
+    scored: dict[float, list[str]] = {}
+    for region in known:
+        score = difflib.SequenceMatcher(None, name, region).ratio()
+        if score >= SUGGESTION_CUTOFF:
+            scored.setdefault(score, []).append(region)
+    return tuple(sorted(scored[max(scored)])[:MAX_SUGGESTIONS]) if scored else ()
+
+
+def _either(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def check_regions(asked: Iterable[str]) -> tuple[str, ...]:

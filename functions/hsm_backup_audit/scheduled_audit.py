@@ -17,13 +17,16 @@ import boto3
 from .aws.auto_fix import auto_fix
 from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, report_keys, run_id_for
 from .aws.history import History, read_history, record_run, scope_document, scope_key
+from .aws.monthly_evidence import MonthlyEvidence, write_monthly_evidence
 from .aws.scanner import ScanRequest, scan
 from .aws.security_hub import AccountSessions, import_run, never
 from .configuration import Configuration
 from .constants import (
     AUTO_FIX_STOP_SECONDS,
     NOTIFY_ALWAYS,
+    NOTIFY_CHANGES,
     NOTIFY_FINDINGS,
+    REPORT_LATEST_NAME,
     SECURITY_HUB_STOP_SECONDS,
     TIME_RESERVE_SECONDS,
     WEEKDAYS,
@@ -79,6 +82,7 @@ def _deliver(
     history: History,
     request_id: str,
     security_hub: SecurityHubOutcome | None = None,
+    evidence: MonthlyEvidence | None = None,
     auto_fix: list[str] | None = None,
 ) -> Delivery:
     return deliver(
@@ -91,8 +95,26 @@ def _deliver(
         publish=publish,
         baseline_problem=history.problem,
         security_hub=security_hub,
+        weekly=is_weekly_digest(report, config),
+        evidence=(evidence.bucket, evidence.key) if evidence and evidence.key else None,
         auto_fix=auto_fix or (),
     )
+
+
+@tracer.capture_method(capture_response=False)
+def _monthly_evidence(
+    report: Report, config: Configuration, outbox: Outbox
+) -> MonthlyEvidence | None:
+    """The first run of a month writes last month's evidence page (with a report bucket)."""
+    if not config.report_bucket or outbox.s3 is None:
+        return None
+    prefix = report_keys(report, "run")[1].removesuffix(REPORT_LATEST_NAME)  # reports/<acct>/
+    evidence = write_monthly_evidence(
+        outbox.s3, config.report_bucket, history_scope(config), prefix, report.generated_at
+    )
+    if evidence is not None and evidence.problem:
+        logger.warning("evidence page not written", extra={"problem": evidence.problem})
+    return evidence
 
 
 @tracer.capture_method(capture_response=False)
@@ -166,14 +188,23 @@ def read_run_history(config: Configuration, outbox: Outbox) -> History:
     return history
 
 
+def is_weekly_digest(report: Report, config: Configuration) -> bool:
+    """NOTIFY=changes sends the full digest on WEEKLY_DIGEST_DAY (UTC), and says so."""
+    weekday = WEEKDAYS[report.generated_at.weekday()]
+    return config.notify == NOTIFY_CHANGES and weekday == config.weekly_digest_day
+
+
 def publish_reason(report: Report, config: Configuration, history: History) -> str | None:
     """Why this run publishes its digest, or None when NOTIFY says to stay silent."""
     if config.notify == NOTIFY_ALWAYS:
         return "notify=always"
-    if config.notify == NOTIFY_FINDINGS:
-        return None if report.status == Status.COMPLIANT else f"status {report.status}"
-    changes = report.changes
     previous = history.last_status or (history.baseline or {}).get("status")
+    if config.notify == NOTIFY_FINDINGS:
+        if report.status != Status.COMPLIANT:
+            return f"status {report.status}"
+        # One all-clear when the status turns COMPLIANT: the day everything was fixed.
+        return "all clear" if previous is not None and previous != str(report.status) else None
+    changes = report.changes
     if report.status == Status.INCOMPLETE:
         return "incomplete"
     if changes is None or changes.baseline_generated_at is None:
@@ -182,7 +213,7 @@ def publish_reason(report: Report, config: Configuration, history: History) -> s
         return "changes"
     if previous != str(report.status):
         return "status changed"
-    if WEEKDAYS[report.generated_at.weekday()] == config.weekly_digest_day:
+    if is_weekly_digest(report, config):
         return "weekly digest"
     return None
 
@@ -263,6 +294,9 @@ def finish_run(
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
+    evidence = _monthly_evidence(report, config, outbox)
+    if reason is None and evidence is not None and evidence.key:
+        reason = "monthly evidence"  # the digest is where its link goes
     delivery = _deliver(
         report,
         config,
@@ -272,6 +306,7 @@ def finish_run(
         history,
         request_id,
         security_hub,
+        evidence,
         fixes,
     )
     if not delivery.failures:  # a retry must compare with the same baseline, and publish

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .aws.cloudhsm import account_id_of_role, caller_account, sts_client
 from .aws.delivery import DELIVERY_CONFIG, run_id_for
@@ -32,15 +34,23 @@ from .aws.organizations import (
 )
 from .aws.scanner import ScanRequest, scan
 from .configuration import Configuration, ConfigurationError
-from .constants import ENV_REPORT_BUCKET, FANOUT_KEY_PREFIX
-from .engine.audit import Scope
+from .constants import (
+    ACCOUNT_ID_PATTERN,
+    ENV_REPORT_BUCKET,
+    FANOUT_KEY_PREFIX,
+    MAX_REPORT_BYTES,
+    ROLE_ARN_PATTERN,
+)
+from .engine.audit import Scope, error_order, verdict
 from .engine.merge import MergeError, merge, read_partial_text
-from .engine.model import ScanError
+from .engine.model import ScanError, safe_text
 from .engine.partial import GLOBAL, PartialRecorder, partial_document
 from .observability import logger
 from .scheduled_audit import TimeBudget, finish_run
 
 PLAN_NAME = "plan.json"
+CHECK_OPERATION = "CheckWorkItem"
+CHECK_CODE = "InvalidWorkItem"
 WORK_LIST_NAME = "accounts.json"
 PARTIALS_FOLDER = "partials/"
 
@@ -56,7 +66,7 @@ class _Document(BaseModel):
 class WorkItem(_Document):
     """One account to audit: through its member role, or (role_arn null) own credentials."""
 
-    account_id: str
+    account_id: Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
     role_arn: str | None = None
 
 
@@ -113,7 +123,7 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
     bucket = _bucket(config)
     now = datetime.now(UTC)
     own = caller_account(sts_client(session, None, None))
-    items, errors = _work_items(config, session, own)
+    items, errors, skipped = _work_items(config, session, own)
     run = run_id_for(now, request_id)
     info = RunInfo(
         run=run,
@@ -125,8 +135,10 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
     s3 = _s3(session)
     _put_json(s3, bucket, info.work_list, [item.model_dump() for item in items])
     plan_document = {
+        "caller_account": own,  # the one account a batch audits with its own credentials
         "accounts": [item.account_id for item in items],
         "errors": [error.to_dict() for error in errors],
+        "accounts_skipped": skipped,
     }
     _put_json(s3, bucket, info.prefix + PLAN_NAME, plan_document)
     logger.info("planned", extra={"run": run, "accounts": len(items), "errors": len(errors)})
@@ -135,10 +147,12 @@ def plan(config: Configuration, request_id: str, session: boto3.session.Session)
 
 def _work_items(
     config: Configuration, session: boto3.session.Session, own: str
-) -> tuple[list[WorkItem], list[ScanError]]:
-    """The caller's own account first (own credentials), then every member by role."""
+) -> tuple[list[WorkItem], list[ScanError], dict[str, str]]:
+    """The caller's own account first (own credentials), then every member by role; the
+    errors, and the organization's accounts skipped for their state."""
     items = {own: WorkItem(account_id=own)}
     errors: list[ScanError] = []
+    skipped: dict[str, str] = {}
     for role_arn in config.member_role_arns:
         items.setdefault(
             account_id_of_role(role_arn),
@@ -146,7 +160,9 @@ def _work_items(
         )
     if config.organization:
         try:
-            members = list_active_accounts(session, parent_ids=config.organizational_units)
+            members = list_active_accounts(
+                session, parent_ids=config.organizational_units, skipped=skipped
+            )
         except AccountListingError as exc:
             errors.append(ScanError(own, GLOBAL, exc.operation, exc.code, exc.message))
             members = []
@@ -154,7 +170,7 @@ def _work_items(
         for account_id in members:
             role_arn = member_role_arn(account_id, config.member_role_name, partition)
             items.setdefault(account_id, WorkItem(account_id=account_id, role_arn=role_arn))
-    return list(items.values()), errors
+    return list(items.values()), errors, dict(sorted(skipped.items()))
 
 
 # --- batch -----------------------------------------------------------------------------
@@ -170,28 +186,67 @@ def run_batch(
     batch: BatchEvent = _parse(BatchEvent, event, "batch")
     info = batch.BatchInput
     accounts = [item.account_id for item in batch.Items]
+    s3 = _s3(session)
+    planned = json.loads(
+        s3.get_object(Bucket=info.bucket, Key=info.prefix + PLAN_NAME)["Body"].read()
+    )
+    items, refused = check_items(batch.Items, planned)
     recorder = PartialRecorder()
     report = scan(
         ScanRequest(
             regions=config.regions,
             policy=config.policy,
             policy_source=config.policy_source,
-            role_arns=[item.role_arn for item in batch.Items if item.role_arn],
+            role_arns=[item.role_arn for item in items if item.role_arn],
             external_id=config.external_id,
             max_workers=config.max_workers,
             should_stop=budget.should_stop,
             session=session,
             now=info.generated_at,
-            include_caller=any(item.role_arn is None for item in batch.Items),
+            include_caller=any(item.role_arn is None for item in items),
             audit_factory=recorder,
         )
     )
-    document = partial_document(report, recorder.partial_info(report, accounts))
+    partial = recorder.partial_info(report, [item.account_id for item in items])
+    if refused:  # each an error entry for its account: the run is INCOMPLETE
+        report.errors = sorted([*report.errors, *refused], key=error_order)
+        report.status = verdict(report.findings, report.errors)
+        partial = replace(partial, accounts=tuple(dict.fromkeys([*partial.accounts, *accounts])))
+    document = partial_document(report, partial)
     key = partial_key(info, accounts)
-    _put_json(_s3(session), info.bucket, key, document)  # a failure fails the batch
+    _put_json(s3, info.bucket, key, document)  # a failure fails the batch
     summary = {"partial": key, "accounts": len(accounts), "status": str(report.status)}
     logger.info("batch audited", extra=summary)
     return summary
+
+
+def check_items(items: list[WorkItem], planned: Any) -> tuple[list[WorkItem], list[ScanError]]:
+    """The work items the plan allows, and an error entry for each other one: an account
+    the plan did not list, a role ARN in another account than the item's, or no role for
+    any account but the caller's own. Never an audit of another account instead."""
+    plan_accounts = planned.get("accounts") if isinstance(planned, dict) else None
+    caller = planned.get("caller_account") if isinstance(planned, dict) else None
+    listed = set(plan_accounts) if isinstance(plan_accounts, list) else set()
+    allowed: list[WorkItem] = []
+    refused: list[ScanError] = []
+    for item in items:
+        if item.account_id not in listed:
+            why = "the plan does not list this account"
+        elif item.role_arn is None and item.account_id != caller:
+            why = "no role to assume: only the caller's own account is read without one"
+        elif item.role_arn is not None and not _role_in(item.role_arn, item.account_id):
+            why = f"the role {safe_text(item.role_arn, 200)} is not in this account"
+        else:
+            allowed.append(item)
+            continue
+        refused.append(ScanError(item.account_id, GLOBAL, CHECK_OPERATION, CHECK_CODE, why))
+    return allowed, refused
+
+
+def _role_in(role_arn: str, account_id: str) -> bool:
+    return bool(re.fullmatch(ROLE_ARN_PATTERN, role_arn)) and account_id_of_role(role_arn) == (
+        account_id
+    )
 
 
 # --- merge -----------------------------------------------------------------------------
@@ -220,6 +275,12 @@ def merge_run(
         empty_scope=scope,
     )
     merged.report.duration_seconds = time.time() - info.generated_at.timestamp()
+    skipped = planned.get("accounts_skipped")
+    if isinstance(skipped, dict) and skipped:  # the plan listed the organization
+        merged.report.scope = replace(
+            merged.report.scope,
+            accounts_skipped=tuple(sorted((str(a), str(s)) for a, s in skipped.items())),
+        )
     return finish_run(merged.report, config, request_id, session)
 
 
@@ -231,7 +292,9 @@ def _read_partials(s3: Any, info: RunInfo) -> Any:
         for entry in page.get("Contents", []):
             key = entry["Key"]
             try:
-                body = s3.get_object(Bucket=info.bucket, Key=key)["Body"].read()
+                body = s3.get_object(Bucket=info.bucket, Key=key)["Body"].read(MAX_REPORT_BYTES + 1)
+                if len(body) > MAX_REPORT_BYTES:
+                    raise MergeError(f"{key}: larger than {MAX_REPORT_BYTES:,} bytes")
                 yield read_partial_text(body, key)
             except (MergeError, ValueError, ClientError, BotoCoreError) as exc:
                 logger.warning("partial report unreadable", extra={"key": key, "error": str(exc)})

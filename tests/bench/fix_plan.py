@@ -6,9 +6,9 @@ mode, never-expires and hsm-type findings by cluster, every deletion planned (--
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
-from hsm_backup_audit.cli import parse_report
+from hsm_backup_audit.engine.baseline import parse_baseline
 from hsm_backup_audit.engine.fix_render import plan_json
 from hsm_backup_audit.engine.remediation import plan_fixes
 from hsm_backup_audit.engine.report import to_json
@@ -16,6 +16,7 @@ from hsm_backup_audit.engine.report import to_json
 from .changes import MONDAY, Figure, _best, _peak_mb, run_of
 
 SECONDS, MEGABYTES = 2.0, 500
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
 REAL_LOOKING = str.maketrans("0123456789", "abcdefghij")
 
 
@@ -27,9 +28,9 @@ def measure(findings: int = 100_000) -> list[Figure]:
     today = date(2026, 12, 6)
 
     def plan() -> None:
-        plan_fixes(parse_report(raw, "bench"), delete=True, today=today)
+        plan_fixes(parse_baseline(raw, NOW), delete=True, today=today)
 
-    document = parse_report(raw, "bench")
+    document = parse_baseline(raw, NOW)
     made = plan_fixes(document, delete=True, today=today)
     assert len(made.actions) == findings, len(made.actions)
     (plan_s, plan_wall), plan_mb = _best(plan), _peak_mb(plan)

@@ -140,7 +140,7 @@ def test_a_region_in_the_environment_that_is_not_a_region_is_a_usage_error(
     line = usage_error(capsys, "scan", "--region", PRIMARY)
     assert line == (
         "hsm-backup-audit: error: the AWS region (AWS_REGION, AWS_DEFAULT_REGION, profile): "
-        "'us-east-7' is not a known AWS region (did you mean us-east-2?)"
+        "'us-east-7' is not a known AWS region (did you mean us-east-1 or us-east-2?)"
     )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,7 +109,7 @@ def test_merge_prints_text_and_a_partial_that_merges_again(
         ("{not json", "bad.json: not JSON (line 1 column 2)"),
         ('{"schema_version": 2}', "bad.json: not a schema_version 1 report"),
         ("FULL", "bad.json: a report, but not a partial one (make it with --format partial)"),
-        (None, "bad.json: cannot read: No such file or directory"),
+        (None, "bad.json: cannot read the partial report: No such file or directory"),
     ],
 )
 def test_input_that_is_not_a_partial_report_exits_2_with_one_line(
@@ -132,3 +135,143 @@ def test_merge_without_a_file_is_a_usage_error(capsys: pytest.CaptureFixture[str
         main(["merge"])
     assert exited.value.code == ExitCode.USAGE
     assert "PART.json" in capsys.readouterr().err
+
+
+LIVE_ID_PATTERN = "String should match pattern '^v1-[0-9a-f]{32}$'"
+
+
+def _break(document: dict[str, Any], how: str) -> str:
+    """The partial report's JSON text, broken one way."""
+    finding = document["findings"][0]
+    if how == "schema_version true":
+        document["schema_version"] = True
+    elif how == "partial version true":
+        document["partial"]["version"] = True
+    elif how == "wrong type":
+        document["partial"]["cells"][0]["backups_scanned"] = "1"
+    elif how == "bool for a string":
+        finding["shared"] = "false"
+    elif how == "forged id":
+        finding["id"] += "\u200b"
+    elif how == "duplicate id":
+        document["findings"].append(dict(finding))
+        document["partial"]["backup_keys"].append(document["partial"]["backup_keys"][0])
+    elif how == "nested":
+        return "[" * 200_000 + "]" * 200_000
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("how", "says"),
+    [
+        ("schema_version true", "not a schema_version 1 report"),
+        (
+            "partial version true",
+            "not a partial report: partial.version: Input should be a valid integer (got true)",
+        ),
+        (
+            "wrong type",
+            "not a partial report: partial.cells.0.backups_scanned: Input should be a valid "
+            'integer (got "1")',
+        ),
+        (
+            "bool for a string",
+            "not a partial report: findings.0.shared: Input should be a valid boolean "
+            '(got "false")',
+        ),
+        (
+            "forged id",
+            f'not a partial report: findings.0.id: {LIVE_ID_PATTERN} (got "{{id}}\\u200b")',
+        ),
+        ("duplicate id", "findings.1.id: {id} appears more than once"),
+        ("nested", "arrays or objects nested too deeply"),
+    ],
+)
+def test_a_partial_with_a_wrong_type_or_id_is_refused_in_one_line(
+    server_fleet: tuple[str, Fleet],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    how: str,
+    says: str,
+) -> None:
+    # Given a good partial report with one finding (a NON_FIPS backup), then broken
+    url, fleet = server_fleet
+    cluster = fleet.add_cluster(PRIMARY)
+    fleet.add_backup(PRIMARY, cluster, created=datetime.now(UTC), mode="NON_FIPS")
+    document = json.loads(scan(capsys, url, "--format", "partial")[1])
+    live_id = document["findings"][0]["id"]
+    path = tmp_path / "part.json"
+    path.write_text(_break(document, how))
+    # When it is merged: exit 2 and one line naming the file and the field, no traceback
+    code = main(["merge", str(path)])
+    captured = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert captured.out == ""
+    assert captured.err == f"hsm-backup-audit: error: {path}: {says.replace('{id}', live_id)}\n"
+
+
+@pytest.mark.parametrize(
+    ("special", "kind"),
+    [("/dev/zero", "a character device"), ("FIFO", "a named pipe (FIFO)"), ("DIR", "a directory")],
+)
+def test_a_partial_that_is_no_regular_file_is_never_read(
+    special: str, kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = Path(special)
+    if special == "FIFO":
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+    elif special == "DIR":
+        path = tmp_path
+    assert main(["merge", str(path), "--max-seconds", "5"]) == ExitCode.USAGE
+    assert capsys.readouterr().err == (
+        f"hsm-backup-audit: error: {path}: cannot read the partial report: it is {kind}, "
+        "not a regular file\n"
+    )
+
+
+def test_standard_input_with_no_writer_ends_at_max_seconds(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given `-` on a pipe whose writer is open but never writes (a job that hung)
+    reader, writer = os.pipe()
+    monkeypatch.setattr("sys.stdin", open(reader))  # noqa: SIM115 - closed below
+    try:
+        started = time.monotonic()
+        # When merged with --max-seconds 0.3 (and scanned with --baseline -)
+        merge_code = main(["merge", "-", "--max-seconds", "0.3"])
+        merge_err = capsys.readouterr().err
+        scan_code = main(["scan", "--region", PRIMARY, "--baseline", "-", "--max-seconds", "0.3"])
+        scan_err = capsys.readouterr().err
+        took = time.monotonic() - started
+    finally:
+        sys.stdin.close()
+        os.close(writer)
+    # Then each ends at its deadline with exit 2 and one line, never waiting for the writer
+    assert (merge_code, scan_code) == (ExitCode.USAGE, ExitCode.USAGE)
+    assert merge_err == (
+        "hsm-backup-audit: error: -: cannot read the partial report: nothing came within the "
+        "time allowed\n"
+    )
+    assert scan_err == (
+        "hsm-backup-audit: error: --baseline -: cannot read the baseline: nothing came within "
+        "the time allowed\n"
+    )
+    assert took < 5
+
+
+def test_standard_input_from_a_device_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given `-` with /dev/zero as standard input (endless)
+    monkeypatch.setattr("sys.stdin", open("/dev/zero"))  # noqa: SIM115 - closed below
+    try:
+        code = main(["merge", "-"])
+    finally:
+        sys.stdin.close()
+    # Then it is refused before a read
+    assert code == ExitCode.USAGE
+    assert capsys.readouterr().err == (
+        "hsm-backup-audit: error: -: cannot read the partial report: it is a character "
+        "device, not a file or pipe\n"
+    )

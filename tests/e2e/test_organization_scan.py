@@ -15,6 +15,7 @@ from hsm_backup_audit.aws.scanner import ScanRequest, scan
 from hsm_backup_audit.constants import Status
 from hsm_backup_audit.engine.audit import Report
 from hsm_backup_audit.engine.policy import Policy
+from hsm_backup_audit.engine.report import to_document
 from hsm_backup_audit_demo import DEFAULT_ACCOUNT, PRIMARY, Fleet
 from hsm_backup_audit_demo.organization import Organization
 from hsm_backup_audit_demo.server import Call, Fault, FleetServer
@@ -79,6 +80,9 @@ def test_every_active_member_is_audited_beyond_one_page(aws: None, now: datetime
     }
     assert report.status is Status.NON_COMPLIANT
     assert report.errors == []
+    # and the closed accounts are named in the report, with their state
+    assert report.scope.accounts_skipped == tuple((a, "SUSPENDED") for a in sorted(closed))
+    assert to_document(report)["scope"]["accounts_skipped"] == dict.fromkeys(closed, "SUSPENDED")
 
 
 def test_only_the_organizational_units_asked_for(aws: None, now: datetime) -> None:

@@ -1,5 +1,6 @@
-"""The Lambda asset: the package and the policy, nothing else, and it imports with only
-what Lambda gives it (the Python runtime's boto3, the Powertools layer)."""
+"""The Lambda asset: the package, the policy and the two vendored template libraries,
+nothing else; it imports and renders the evidence page with only what Lambda gives it (the
+Python runtime's boto3, the Powertools layer), and fits Lambda's package quotas."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from packaging.utils import canonicalize_name
 from hsm_backup_audit.configuration import load_configuration
 from hsm_backup_audit.constants import MEMBER_ACCOUNTS_FILE_IN_ASSET, POLICY_FILE_IN_ASSET
 from hsm_backup_audit.engine.policy import load_policy_file
+from infra import constants as c
+from infra.asset import pinned_version
 from infra.constants import AUDIT_STACK_NAME, FUNCTIONS_DIR, PACKAGE_NAME, ROOT
+from infra.limits import asset_sizes
 
 from .conftest import MEMBER_ACCOUNTS, Synth
 
@@ -44,16 +48,38 @@ def _files(root: Path) -> set[Path]:
     return {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
 
 
-def test_asset_holds_the_package_and_the_policy_and_nothing_else(default: Synth) -> None:
+VENDORED = {
+    "jinja2": pinned_version("jinja2"),
+    "markupsafe": pinned_version("markupsafe"),
+}
+
+
+def test_asset_holds_the_package_the_policy_and_the_template_engine(default: Synth) -> None:
     asset = asset_dir(default)
-    assert sorted(p.name for p in asset.iterdir()) == [PACKAGE_NAME, POLICY_FILE_IN_ASSET]
+    assert sorted(p.name for p in asset.iterdir()) == sorted(
+        [PACKAGE_NAME, POLICY_FILE_IN_ASSET, *VENDORED]
+        + [f"{name}-{version}.dist-info" for name, version in VENDORED.items()]
+    )
     source = FUNCTIONS_DIR / PACKAGE_NAME
     shipped = _files(asset / PACKAGE_NAME)
     assert shipped == {
         p for p in _files(source) if not CACHES & set(p.parts) and p.suffix != ".pyc"
     }
-    assert all(p.suffix in {".py", ".json", ".typed"} for p in shipped)
+    assert all(p.suffix in {".py", ".json", ".typed", ".html", ".svg", ".css"} for p in shipped)
     assert load_policy_file(asset / POLICY_FILE_IN_ASSET) == load_policy_file(ROOT / "policy.json")
+    # The vendored libraries: Python files only (no machine code built for this machine),
+    # with their licence and metadata at the pinned version
+    for name, version in VENDORED.items():
+        assert {p.suffix for p in _files(asset / name)} == {".py", ".typed"}
+        metadata = (asset / f"{name}-{version}.dist-info" / "METADATA").read_text()
+        assert f"\nVersion: {version}\n" in metadata
+        assert list((asset / f"{name}-{version}.dist-info" / "licenses").iterdir())
+
+
+def test_asset_fits_lambdas_package_quotas(default: Synth) -> None:
+    extracted, zipped = asset_sizes(asset_dir(default))
+    assert zipped < c.LAMBDA_ZIPPED_MAX_BYTES / 10
+    assert extracted + c.POWERTOOLS_LAYER_ALLOWANCE_BYTES < c.LAMBDA_UNZIPPED_MAX_BYTES
 
 
 def test_member_accounts_ship_in_the_asset_and_the_function_reads_them(full: Synth) -> None:
@@ -133,8 +159,20 @@ import importlib.util
 import hsm_backup_audit.handler as handler
 from hsm_backup_audit.configuration import load_configuration
 assert handler.__file__.startswith({str(task)!r}), handler.__file__
-for absent in ("moto", "pytest", "aws_cdk", "hsm_backup_audit_demo"):
+for absent in ("moto", "pytest", "aws_cdk", "hsm_backup_audit_demo", "markupsafe._speedups"):
     assert importlib.util.find_spec(absent) is None, absent
+from datetime import UTC, datetime
+import jinja2, markupsafe
+from hsm_backup_audit.engine.period import SourcedReport, build_period
+from hsm_backup_audit.render.html import evidence_html
+assert jinja2.__file__.startswith({str(task)!r}) and markupsafe.__file__.startswith({str(task)!r})
+document = {{"schema_version": 1, "status": "NON_COMPLIANT", "generated_at": "2026-03-01T06:00:00Z",
+    "scope": {{"accounts": ["1"], "regions": ["r"], "policy_source": "p"}}, "findings": [
+    {{"id": "v1-0", "rule": "mode", "severity": "HIGH", "account_id": "1", "region": "r",
+      "cluster_id": "c", "backup_id": "<script>x</script>"}}]}}
+page = evidence_html(build_period([SourcedReport(document, "k", "0" * 64)]), sources=["s"],
+    asked_from=None, asked_to=None, generated_at=datetime.now(UTC))
+assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>" not in page
 config = load_configuration({{
     "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:digest",
     "POLICY_FILE": "{POLICY_FILE_IN_ASSET}",

@@ -103,14 +103,17 @@ def _base_grants(ids: dict[str, str]) -> set[Statement]:
 
 
 def _bucket_grants(ids: dict[str, str]) -> set[Statement]:
-    """Reports and the run history written and read back; delivery markers written; the
-    bucket listed, so that a history pointer not written yet reads as 404, not 403, and a
-    marker's key can be looked up."""
+    """Reports, the run history and the monthly evidence written and read back; delivery
+    markers written; the bucket listed, so that a history pointer not written yet reads as
+    404, not 403, and a marker's key can be looked up; the history's versions read."""
     return {
         (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/reports/*"),
         (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/history/*"),
+        (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/evidence/*"),
         (("s3:PutObject",), f"{ids['bucket']}.Arn/deliveries/*"),
-        (("s3:ListBucket",), f"{ids['bucket']}.Arn"),
+        # the monthly evidence page: each run's history entry, from its versions
+        (("s3:GetObjectVersion",), f"{ids['bucket']}.Arn/history/*"),
+        (("s3:ListBucket", "s3:ListBucketVersions"), f"{ids['bucket']}.Arn"),
     }
 
 

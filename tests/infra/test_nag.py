@@ -35,6 +35,10 @@ EXPECTED_FULL = {
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),
     (
+        "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/evidence/*]",
+        "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
+    ),
+    (
         "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/deliveries/*]",
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),

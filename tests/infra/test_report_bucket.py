@@ -3,11 +3,12 @@ reportBucket=false, and locked down."""
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk.assertions import Match
 
 from infra.constants import REPORT_GLACIER_AFTER_DAYS
 
-from .conftest import Synth
+from .conftest import Synth, synthesize
 
 
 def test_a_bucket_by_default_and_none_when_turned_off(
@@ -97,3 +98,25 @@ def test_bucket_refuses_requests_without_tls(full: Synth) -> None:
 
 def test_bucket_outlives_the_stack(full: Synth) -> None:
     full.audit.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Retain"})
+
+
+def test_object_lock_is_off_by_default_and_compliance_mode_when_asked(
+    default: Synth, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    (bucket,) = default.audit.find_resources("AWS::S3::Bucket").values()
+    assert "ObjectLockEnabled" not in bucket["Properties"]
+    assert "ObjectLockConfiguration" not in bucket["Properties"]
+    # With reportObjectLockDays: every new object version locked that long, in compliance mode
+    locked = synthesize(tmp_path_factory.mktemp("locked"), reportObjectLockDays="365")
+    locked.audit.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "ObjectLockEnabled": True,
+            "ObjectLockConfiguration": {
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 365}},
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+        },
+    )
+    locked.audit.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Retain"})

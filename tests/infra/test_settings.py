@@ -91,6 +91,9 @@ def test_synth_of_an_invalid_policy_prints_one_line_and_exits_2(
         ("schedule", "every day", "expected cron(...), rate(...) or at(...)"),
         ("reportBucket", "yes", "expected true or false"),
         ("reportExpirationDays", "30", "expected 91 to 36500"),
+        ("reportObjectLockDays", "0", "expected 1 to 730"),  # no longer than reports are kept
+        ("reportObjectLockDays", "731", "expected 1 to 730"),
+        ("reportObjectLockDays", "a year", "expected a whole number"),
         ("logRetentionDays", "100", "expected one of 1, 3, 5"),
         ("memberAccounts", "111111111111,1234", "'1234' is not a 12-digit AWS account id"),
         ("memberRoleName", "a role", "'a role' is not an IAM role name"),

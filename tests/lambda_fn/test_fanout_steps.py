@@ -5,7 +5,7 @@ output; each batch as ItemBatcher hands it over; the plan's output again to merg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,12 +54,16 @@ def read_json(url_or_bucket: str, key: str | None = None) -> Any:
     return json.loads(body)
 
 
-def run_state_machine(skip_batches: tuple[int, ...] = ()) -> tuple[dict, dict, list[dict]]:
+def run_state_machine(
+    skip_batches: tuple[int, ...] = (), tamper: Callable[[list[dict]], None] | None = None
+) -> tuple[dict, dict, list[dict]]:
     """plan -> every batch (ItemBatcher: BATCH_SIZE items, the plan's output as
     BatchInput) -> merge, as the state machine passes them. Returns (plan, merge summary,
     batch results)."""
     plan = plan_handler(SCHEDULED_EVENT, LocalContext())
     items = read_json(plan["bucket"], plan["work_list"])  # the Map's S3 item reader
+    if tamper is not None:
+        tamper(items)  # what someone who can write the work list could hand a batch
     batch_input = {key: plan[key] for key in ("run", "bucket", "prefix", "generated_at")}
     results = []
     for number, start in enumerate(range(0, len(items), BATCH_SIZE)):
@@ -105,7 +109,8 @@ def test_plan_batches_merge_give_the_single_run_report_and_email(
     assert summary["backups_scanned"] == single["backups_scanned"] == 6 * 2 * 2 + 1
     # and the run ends as a single run does: one email, the run's metrics
     [message] = inbox.messages()
-    assert message["Subject"].startswith("[NON_COMPLIANT] CloudHSM backups")
+    assert message["Subject"].startswith("[NON_COMPLIANT] 0 new, 0 resolved since ")
+    assert message["Subject"].endswith(" - CloudHSM backups 6 accounts: 3 findings")
     assert emf_values(out)[("BackupsScanned", ())] == 25
 
 
@@ -155,3 +160,57 @@ def test_a_failed_account_listing_is_an_error_entry_and_the_caller_is_still_audi
         (DEFAULT_ACCOUNT, "global", "ListAccounts")
     ]
     assert report["scope"]["accounts"] == [DEFAULT_ACCOUNT]
+
+
+def test_a_batch_item_whose_role_is_not_its_own_is_an_error_entry_never_another_audit(
+    organization: list[str], inbox: Inbox, capsys: Any
+) -> None:
+    # Given a work list where member 1's item names member 4's role (member 4 holds a
+    # never-expiring backup), member 2's item has no role (it would read the caller's
+    # account), and one item names an account the plan never listed
+    stranger = "999999999999"
+
+    def tamper(items: list[dict]) -> None:
+        by_account = {item["account_id"]: item for item in items}
+        by_account[organization[1]]["role_arn"] = by_account[organization[4]]["role_arn"]
+        by_account[organization[2]]["role_arn"] = None
+        items.append({"account_id": stranger, "role_arn": None})
+
+    # When the fan-out runs
+    _, summary, _ = run_state_machine(tamper=tamper)
+    capsys.readouterr()
+    # Then each such item is an error entry for its own account, and none was audited
+    report = read_json(summary["report"])
+    assert report["status"] == "INCOMPLETE"
+    refused = sorted(
+        (e["account_id"], e["operation"], e["code"])
+        for e in report["errors"]
+        if e["code"] == "InvalidWorkItem"
+    )
+    assert refused == sorted(
+        (account, "CheckWorkItem", "InvalidWorkItem")
+        for account in (organization[1], organization[2], stranger)
+    )
+    messages = {e["account_id"]: e["message"] for e in report["errors"]}
+    assert messages[organization[1]].endswith("is not in this account")
+    assert messages[organization[2]].startswith("no role to assume")
+    assert messages[stranger] == "the plan does not list this account"
+    audited = set(report["scope"]["accounts"])
+    assert not {organization[1], organization[2], stranger} & audited
+    # and member 4's finding is reported once, for member 4 (its own batch)
+    pinned = [f for f in report["findings"] if f["rule"] == "never-expires"]
+    assert [f["account_id"] for f in pinned] == [organization[4]] * len(pinned)
+
+
+def test_a_closed_member_is_named_with_its_state_in_the_merged_report(
+    organization: list[str], inbox: Inbox, capsys: Any
+) -> None:
+    # Given member 2 closed (moto shows it SUSPENDED)
+    boto3.client("organizations").close_account(AccountId=organization[2])
+    # When the fan-out runs
+    _, summary, _ = run_state_machine()
+    capsys.readouterr()
+    # Then it is not audited, and the report says why
+    report = read_json(summary["report"])
+    assert organization[2] not in report["scope"]["accounts"]
+    assert report["scope"]["accounts_skipped"] == {organization[2]: "SUSPENDED"}

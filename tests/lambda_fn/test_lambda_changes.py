@@ -161,9 +161,12 @@ def test_three_runs_over_a_changing_fleet_then_silence_then_all_clear(
     )
     (message,) = second.messages
     since = f"since {first.document['generated_at'][:10]}"
-    assert message["Subject"].startswith("[INCOMPLETE] CloudHSM backup audit incomplete")
+    assert message["Subject"].startswith("[INCOMPLETE] 2 scan errors; 1 new, 1 resolved")
     body = message["Message"]
-    assert f"1 new, 1 resolved since {first.document['generated_at']}; 0 unchanged." in body
+    assert (
+        f"Since {first.document['generated_at']}: 1 new (1 HIGH), 1 resolved (1 HIGH); "
+        "0 unchanged." in body
+    )
     assert f"  NEW [HIGH] never-expires  {pinned_again}  cluster {pki}  {PRIMARY}" in body
     assert f"  RESOLVED [HIGH] never-expires  {pinned}  cluster {pki}  {PRIMARY}" in body
     assert older not in body
@@ -187,7 +190,7 @@ def test_three_runs_over_a_changing_fleet_then_silence_then_all_clear(
     assert (third.metrics[("NewFindings", ())], third.metrics[("ResolvedFindings", ())]) == (1, 2)
     (message,) = third.messages
     assert message["Subject"] == (
-        f"[NON_COMPLIANT] CloudHSM backups 123456789012: 1 new, 2 resolved {since}; 2 findings"
+        f"[NON_COMPLIANT] 1 new, 2 resolved {since} - CloudHSM backups 123456789012: 2 findings"
     )
     body = message["Message"]
     assert body.index("NEW (1)") < body.index("RESOLVED (2)") < body.index("STILL OPEN (1)")
@@ -209,11 +212,9 @@ def test_three_runs_over_a_changing_fleet_then_silence_then_all_clear(
     fifth = run_once(inbox, bucket, capsys)
     assert fifth.summary["status"] == "COMPLIANT"
     (message,) = fifth.messages
-    assert message["Subject"].startswith(
-        "[COMPLIANT] CloudHSM backups 123456789012: all clear, 0 new, 2 resolved since "
-    )
+    assert message["Subject"].startswith("[COMPLIANT] all clear: 0 new, 2 resolved")
     body = message["Message"]
-    assert "All clear: 2 findings resolved." in body
+    assert "All clear: 2 findings above INFO resolved." in body
     assert f"  RESOLVED [HIGH] never-expires  {pinned_again}" in body
     assert f"  RESOLVED [HIGH] mode  {old}" in body
     assert fifth.attributes["resolved_findings"] == "2"
@@ -243,3 +244,34 @@ def test_a_run_whose_digest_was_not_published_moves_no_baseline_so_its_retry_pub
     assert retry.summary["publish_reason"] == "changes"
     assert retry.document["changes"]["new"] == [never_expires(PRIMARY, pki, pinned)]
     assert len(retry.messages) == 1
+
+
+def test_a_stored_baseline_that_cannot_be_used_is_stated_and_the_history_heals(
+    setting: tuple[FleetServer, Inbox, str], capsys: Any
+) -> None:
+    _, inbox, bucket = setting
+    now = datetime.now(UTC)
+    fleet = Fleet()
+    legacy = fleet.add_cluster(SECONDARY, retention_days=90, mode="NON_FIPS")
+    fleet.add_daily_backups(SECONDARY, legacy, days=2, now=now, mode="NON_FIPS")
+    first = run_once(inbox, bucket, capsys)
+    first_key = first.summary["report"].removeprefix(f"s3://{bucket}/")
+    # Given the stored baseline report edited: a finding's first_seen is not a string
+    stored = dict(first.document)
+    stored["findings"] = [{**stored["findings"][0], "first_seen": []}, *stored["findings"][1:]]
+    boto3.client("s3").put_object(Bucket=bucket, Key=first_key, Body=json.dumps(stored).encode())
+    # When the next run starts: it does not fail, and its digest says why it has no baseline
+    second = run_once(inbox, bucket, capsys)
+    assert second.summary["publish_reason"] == "no baseline"
+    (message,) = second.messages
+    (line,) = [x for x in message["Message"].splitlines() if x.startswith("Baseline:")]
+    assert line == (
+        f"Baseline:  COULD NOT BE READ: s3://{bucket}/{first_key}: baseline could not be "
+        "read: findings.0.first_seen: Input should be a valid string"
+    )
+    # and it becomes the baseline, so the run after it compares with it again
+    second_key = second.summary["report"].removeprefix(f"s3://{bucket}/")
+    assert baseline_pointer(bucket)["report_key"] == second_key
+    third = run_once(inbox, bucket, capsys)
+    assert third.document["changes"]["baseline"]["run_id"] == second.summary["run_id"]
+    assert third.document["changes"]["new"] == []

@@ -4,7 +4,9 @@ through a subscribed SQS queue, as an email subscriber would get it."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,6 +27,8 @@ from hsm_backup_audit_demo.invoke_local import (
 from hsm_backup_audit_demo.server import Fault, FleetServer, describe_regions_answer
 
 HOSTILE_TAG = "prod\n[COMPLIANT] all clear\r\nfix: ok\x1b[2J\x00\u202e ünïcödé " + "z" * 240
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def compliant_cluster(fleet: Fleet, now: datetime, region: str = PRIMARY, days: int = 60) -> str:
@@ -137,7 +141,7 @@ def test_a_non_compliant_fleet_is_reported_by_rule_and_region(
         "new_severity": "HIGH",
     }
     body = message["Message"]
-    assert f"  - {pinned}  cluster {pki}  {PRIMARY}  123456789012" in body
+    assert f"  - never-expires  {pinned}  cluster {pki}  {PRIMARY}  123456789012" in body
     assert f"--backup-id {pinned}" in body
     assert "[HIGH] mode: 2 findings" in body
     # and the metrics break the findings down by rule and by region
@@ -173,8 +177,19 @@ def test_findings_far_beyond_256_kb_arrive_grouped_in_one_readable_message(
     body = message["Message"]
     assert len(body.encode("utf-8")) <= 64 * 1024
     assert summary["findings_in_digest"] == 9000
-    assert body.count(f"  - cluster {cluster}  {PRIMARY}  123456789012: 3,000 backups") == 3
-    assert "and 2,997 more (every id is in the full report)" in body
+    lines = body.splitlines()
+    assert (
+        sum(line.startswith("  - ") and ": 3,000 backups in 1 cluster" in line for line in lines)
+        == 3
+    )
+    assert lines.count(f"    cluster {cluster}  {PRIMARY}  123456789012: 3,000 backups (") == 0
+    assert (
+        sum(
+            line.startswith(f"    cluster {cluster}  {PRIMARY}  123456789012: 3,000 backups (")
+            for line in lines
+        )
+        == 3
+    )
     assert f"Report:    {summary['report']}" in body
     # and the report it points at holds every finding
     bucket, key = summary["report"].removeprefix("s3://").split("/", 1)
@@ -239,8 +254,8 @@ def test_running_out_of_time_stops_reading_and_publishes_what_was_seen_as_incomp
     assert summary["backups_scanned"] < 500
     assert summary["published"] is True
     message = only_message(inbox)
-    assert message["Subject"].startswith(
-        "[INCOMPLETE] CloudHSM backup audit incomplete, 123456789012"
+    assert re.match(
+        r"\[INCOMPLETE\] [0-9]+ scan errors?; CloudHSM backups 123456789012", message["Subject"]
     )
     assert "DeadlineExceeded: stopped early: the time budget ran out" in message["Message"]
     assert emf_values(out)[("ScanErrors", ())] >= 1
@@ -292,6 +307,8 @@ def test_a_configuration_error_fails_at_once_with_one_log_line_and_publishes_not
     assert len(records) == 1
     assert records[0]["level"] == "ERROR"
     assert records[0]["message"].startswith("configuration error: NOTIFY: ")
+    # the very line docs/lambda.md shows
+    assert f"(`{records[0]['message']}`)" in (DOCS / "lambda.md").read_text()
     assert inbox.messages() == []
     assert emf_values(out) == {}
 
@@ -339,14 +356,14 @@ def test_a_region_that_cannot_be_read_makes_the_run_incomplete_and_the_rest_is_s
     # Then the run is INCOMPLETE, the email says so and names the failed listing,
     assert summary["status"] == "INCOMPLETE"
     message = only_message(inbox)
-    assert message["Subject"].startswith("[INCOMPLETE] CloudHSM backup audit incomplete")
+    assert message["Subject"].startswith("[INCOMPLETE] 2 scan errors; CloudHSM backups")
     assert attributes(message)["status"] == "INCOMPLETE"
     body = message["Message"]
     denied = "CloudHsmAccessDeniedException"
     assert f"123456789012 {SECONDARY} DescribeBackups (owned): {denied}" in body
     assert f"123456789012 {SECONDARY} DescribeBackups (shared): {denied}" in body
     # and what was read in the other region is still reported
-    assert f"  - {pinned}  cluster {cluster}  {PRIMARY}" in body
+    assert f"  - never-expires  {pinned}  cluster {cluster}  {PRIMARY}" in body
 
 
 def test_member_accounts_are_audited_and_broken_down_by_account(
@@ -375,7 +392,7 @@ def test_member_accounts_are_audited_and_broken_down_by_account(
         message["Subject"] == "[NON_COMPLIANT] CloudHSM backups 2 accounts: 1 finding in 1 cluster"
     )
     assert "Accounts:  123456789012, 222222222222" in message["Message"]
-    assert f"  - {pinned}  cluster " in message["Message"]
+    assert f"  - never-expires  {pinned}  cluster " in message["Message"]
     assert f"{PRIMARY}  222222222222" in message["Message"]
     # and the metrics carry Findings by Account, zeros included
     values = emf_values(out)

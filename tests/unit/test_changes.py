@@ -184,3 +184,21 @@ def test_the_text_report_lists_what_changed() -> None:
     assert "Changes since 2026-11-23T07:00:00Z: 1 new, 1 resolved, 0 unchanged" in text
     assert "  NEW mode backup-00000000002 us-east-1 111111111111" in text
     assert "  RESOLVED mode backup-00000000001 us-east-1 111111111111" in text
+
+
+def test_a_forged_id_in_the_baseline_is_never_cleaned_into_a_live_one() -> None:
+    # Given a baseline whose finding 1 is also listed again under its id plus a zero-width
+    # space (cleaned, it would be the live id: resolved and open in one run)
+    run = report([finding(1)], TUESDAY)
+    old = document_of(report([finding(1)], MONDAY))
+    forged = {**old["findings"][0], "id": finding(1).id + "\u200b", "backup_id": "backup-x"}
+    for baseline in (
+        {**old, "findings": [*old["findings"], forged]},
+        {**old, "findings": [{**old["findings"][0], "id": finding(1).id.upper()}]},
+        {**old, "findings": [{**old["findings"][0], "id": finding(1).id + "\n"}]},
+        {**old, "schema_version": True},
+    ):
+        # Then that baseline is unusable: nothing resolved, no id both open and resolved
+        changes = compute_changes(run, baseline)
+        assert changes.baseline_generated_at is None
+        assert changes.resolved == ()

@@ -69,32 +69,31 @@ def test_subject_and_first_lines_say_what_changed_then_new_resolved_still_open()
     lines = body.splitlines()
     # Then the subject and the first lines answer "what changed"
     assert digest.subject == (
-        "[NON_COMPLIANT] CloudHSM backups 123456789012: 413 new, 1 resolved since 2026-11-23; "
+        "[NON_COMPLIANT] 413 new, 1 resolved since 2026-11-23 - CloudHSM backups 123456789012: "
         "415 findings"
     )
-    assert lines[:4] == [
+    assert len(digest.subject) < 100
+    assert lines[:3] == [
         "CloudHSM backup audit: NON_COMPLIANT",
-        "413 new, 1 resolved since 2026-11-23T07:00:00Z; 2 unchanged.",
-        "",
-        "Backups scanned: 1,000   Non-compliant backups: 415   Findings: 415   Scan errors: 0",
+        "Since 2026-11-23T07:00:00Z: 413 new (413 HIGH), 1 resolved (1 HIGH); 2 unchanged.",
+        "Open: 415 findings (415 HIGH); 415 of 1,000 backups non-compliant; 0 scan errors.",
     ]
     assert "Baseline:  run-monday (2026-11-23T07:00:00Z)" in lines
-    # NEW first (the big cluster as one entry with a few ids), then RESOLVED, then STILL OPEN
+    # NEW first (one block for the rule, a line per cluster with a few ids), then RESOLVED
+    # (with why), then STILL OPEN
     assert body.index("NEW (413)") < body.index("RESOLVED (1)") < body.index("STILL OPEN (2)")
-    assert (
-        "  NEW [HIGH] mode  cluster cluster-xxxxxxxxxxx  eu-west-1  123456789012: 412 backups"
-        in lines
-    )
-    assert (
-        "    e.g. backup-00000001000, backup-00000001001, backup-00000001002 and 409 more "
-        "(every id is in the full report)" in lines
-    )
-    assert "  NEW [HIGH] mode  backup-00000000002  cluster cluster-aaaaaaaaaaa  eu-west-1  " in (
-        body
-    )
+    block = lines.index("  NEW [HIGH] mode: 413 backups in 2 clusters")
+    assert lines[block + 1 : block + 4] == [
+        "    cluster cluster-aaaaaaaaaaa  eu-west-1  123456789012: 1 backup (backup-00000000002)",
+        "    cluster cluster-xxxxxxxxxxx  eu-west-1  123456789012: 412 backups "
+        "(backup-00000001000, backup-00000001001, ...)",
+        "    mode on backup 2-1411",  # what differs is a range
+    ]
+    assert lines[block + 4] == "    fix: hsm-backup-audit fix s3://b/r.json --rule mode"
+    assert block < 20  # the first screen
     assert (
         "  RESOLVED [HIGH] never-expires  backup-00000000099  cluster cluster-bbbbbbbbbbb  "
-        "us-east-1  123456789012  (first seen 2026-11-23)" in lines
+        "us-east-1  123456789012  (fixed; first seen 2026-11-23)" in lines
     )
     assert body.count("backup-00000001411") == 0  # grouped, not listed
     assert digest.findings_shown == 415
@@ -109,9 +108,10 @@ def test_many_resolved_in_one_cluster_are_one_line() -> None:
     fixed = [finding(Rule.MODE, n, "cluster-xxxxxxxxxxx") for n in range(50)]
     _, tuesday = monday_and_tuesday(fixed, [])
     body = render_digest(tuesday, run_id="r").body
+    lines = body.splitlines()
+    block = lines.index("  RESOLVED [HIGH] mode: 50 backups (fixed 50)")
     assert (
-        "  RESOLVED [HIGH] mode  cluster cluster-xxxxxxxxxxx  eu-west-1  123456789012: "
-        "50 backups  (first seen 2026-11-23)" in body.splitlines()
+        lines[block + 1] == "    cluster cluster-xxxxxxxxxxx  eu-west-1  123456789012: 50 backups"
     )
 
 
@@ -120,13 +120,15 @@ def test_when_the_fleet_becomes_compliant_the_all_clear_lists_what_was_resolved(
     _, tuesday = monday_and_tuesday([pinned], [])
     digest = render_digest(tuesday, run_id="r")
     assert digest.subject == (
-        "[COMPLIANT] CloudHSM backups 123456789012: all clear, 0 new, 1 resolved since 2026-11-23"
+        # the date is left out whole (it does not fit), never cut
+        "[COMPLIANT] all clear: 0 new, 1 resolved - CloudHSM backups 123456789012: 0 findings"
     )
     lines = digest.body.splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         "CloudHSM backup audit: COMPLIANT",
-        "0 new, 1 resolved since 2026-11-23T07:00:00Z; 0 unchanged.",
-        "All clear: 1 finding resolved.",
+        "Since 2026-11-23T07:00:00Z: 0 new (none), 1 resolved (1 HIGH); 0 unchanged.",
+        "Open: 0 findings (none); 0 of 1,000 backups non-compliant; 0 scan errors.",
+        "All clear: 1 finding above INFO resolved.",
         "No findings: every backup meets the policy.",
     ]
     assert any(

@@ -211,3 +211,17 @@ def test_a_partial_report_is_a_schema_version_1_report_with_its_partial_key() ->
     schema = json.loads((files("hsm_backup_audit") / "report.schema.json").read_text())
     Draft202012Validator(schema).validate(document)
     assert document["partial"]["shared_only"] and document["partial"]["cells"]
+
+
+def test_the_accounts_skipped_for_their_state_carry_over_in_any_order() -> None:
+    # Given two partials of an organization scan, each naming a closed account
+    policy = Policy()
+    first, second = partial_of([OWNER], policy), partial_of([VIEWER], policy)
+    first["scope"]["accounts_skipped"] = {"999999999991": "SUSPENDED"}
+    second["scope"]["accounts_skipped"] = {"999999999992": "PENDING_CLOSURE"}
+    # When merged, either way round
+    expected = {"999999999991": "SUSPENDED", "999999999992": "PENDING_CLOSURE"}
+    for parts in ((first, second), (second, first)):
+        document = merged(*parts)
+        # Then the merged report names both, with their state
+        assert document["scope"]["accounts_skipped"] == expected

@@ -106,6 +106,23 @@ def test_the_other_notify_modes_are_unchanged() -> None:
     assert publish_reason(compliant, config("findings"), history) is None
 
 
+def test_notify_findings_sends_one_all_clear_when_the_status_turns_compliant() -> None:
+    # Given yesterday NON_COMPLIANT and today COMPLIANT
+    fixed, history = compared(run([], THURSDAY), run([finding(1)], WEDNESDAY))
+    # Then NOTIFY=findings publishes the all-clear once
+    assert publish_reason(fixed, config("findings"), history) == "all clear"
+    # (also when the last run was INCOMPLETE and the baseline is older)
+    assert (
+        publish_reason(fixed, config("findings"), History(history.baseline, "INCOMPLETE"))
+        == "all clear"
+    )
+    # and stays silent on the compliant days after, and on a first run that is compliant
+    again, history = compared(run([], THURSDAY), run([], WEDNESDAY))
+    assert publish_reason(again, config("findings"), history) is None
+    first, history = compared(run([], THURSDAY), None)
+    assert publish_reason(first, config("findings"), history) is None
+
+
 def test_notify_changes_needs_the_report_bucket_and_a_weekday() -> None:
     env = {"TOPIC_ARN": TOPIC, "REGIONS": "us-east-1", "NOTIFY": "changes"}
     with pytest.raises(ConfigurationError) as raised:

@@ -48,12 +48,5 @@ def test_the_page_shows_the_document_the_code_makes() -> None:
     assert_valid_asff(json.loads(shown))
 
 
-def test_the_readme_shows_the_same_document() -> None:
-    readme = (ROOT / "README.md").read_text()
-    details = readme.split("One finding as Security Hub holds it (ASFF)", 1)[1]
-    (shown,) = re.findall(r"```json\n(.*?)\n```", details, flags=re.DOTALL)[:1]
-    assert json.loads(shown) == example_document()
-
-
 if __name__ == "__main__":  # print the page's example: python -m tests.unit.test_security_hub_docs
     print(json.dumps(example_document(), indent=2))

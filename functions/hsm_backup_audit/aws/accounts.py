@@ -186,10 +186,12 @@ def organization_role_arns(
     member_role_name: str,
     organizational_units: Sequence[str],
     should_stop: Callable[[], bool],
+    skipped: dict[str, str] | None = None,
 ) -> tuple[list[str], list[ScanError]]:
     """The member role of each ACTIVE account of the organization, but the accounts already
     set up (the caller's own, those given by ARN). A listing that fails is an error entry
-    (the run is INCOMPLETE), never "no accounts"."""
+    (the run is INCOMPLETE), never "no accounts". `skipped` receives the accounts not
+    ACTIVE, with their State."""
     own = next((p.account.account_id for p in plans if p.account.role_arn is None), None)
     try:
         members = list_active_accounts(
@@ -198,6 +200,7 @@ def organization_role_arns(
             endpoint_url=access.endpoint_url,
             limits=access.limits,
             should_stop=should_stop,
+            skipped=skipped,
         )
     except AccountListingError as exc:
         return [], [ScanError(own or UNKNOWN, GLOBAL, exc.operation, exc.code, exc.message)]

@@ -27,7 +27,7 @@ from ..constants import (
 from ..regions import cloudhsm_regions
 
 SERVICE = "cloudhsmv2"
-ACCOUNT_ID = re.compile(r"\d{12}")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # Regions an account can call: enabled by default, or opted in (EC2's OptInStatus).
 ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
 # The userinfo of a URL (scheme://user:secret@host): never echoed in a message.

@@ -190,6 +190,8 @@ def deliver(
     publish: bool = True,
     baseline_problem: str | None = None,
     security_hub: SecurityHubOutcome | None = None,
+    weekly: bool = False,
+    evidence: tuple[str, str] | None = None,
     auto_fix: Sequence[str] = (),
 ) -> Delivery:
     """Store the report, then publish the digest that links to it (unless `publish` is
@@ -206,6 +208,8 @@ def deliver(
         report_problem=out.report_problem,
         baseline_problem=baseline_problem,
         security_hub=security_hub,
+        weekly=weekly,
+        evidence=evidence,
         auto_fix=auto_fix,
     )
     if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):

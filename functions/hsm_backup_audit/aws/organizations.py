@@ -29,7 +29,7 @@ SERVICE = "organizations"
 LIST_ACCOUNTS = "ListAccounts"
 LIST_ACCOUNTS_FOR_PARENT = "ListAccountsForParent"
 LIST_UNITS_FOR_PARENT = "ListOrganizationalUnitsForParent"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 DEFAULT_PARTITION = "aws"
 
 
@@ -94,7 +94,7 @@ def _pages(
             raise ListingError("DeadlineExceeded", "stopped early: the time budget ran out")
 
 
-def _active_ids(accounts: list[Any]) -> Iterator[str]:
+def _active_ids(accounts: list[Any], skipped: dict[str, str]) -> Iterator[str]:
     for account in accounts:
         if not isinstance(account, dict):
             raise ListingError("MalformedResponse", "an account is not an object")
@@ -105,10 +105,15 @@ def _active_ids(accounts: list[Any]) -> Iterator[str]:
             raise ListingError("MalformedResponse", f"account {account_id} has no State")
         if state == ACCOUNT_STATE_ACTIVE:
             yield account_id
+        else:
+            skipped[account_id] = safe_text(state, 64)
 
 
 def _under_units(
-    client: Any, parent_ids: Sequence[str], should_stop: Callable[[], bool]
+    client: Any,
+    parent_ids: Sequence[str],
+    should_stop: Callable[[], bool],
+    skipped: dict[str, str],
 ) -> set[str]:
     """Active accounts in the given units and every unit below them (depth first)."""
     found: set[str] = set()
@@ -122,7 +127,7 @@ def _under_units(
         for page in _pages(
             client, "list_accounts_for_parent", "Accounts", should_stop, ParentId=parent
         ):
-            found.update(_active_ids(page))
+            found.update(_active_ids(page, skipped))
         for page in _pages(
             client,
             "list_organizational_units_for_parent",
@@ -145,12 +150,15 @@ def list_active_accounts(
     endpoint_url: str | None = None,
     limits: ClientLimits = DEFAULT_LIMITS,
     should_stop: Callable[[], bool] = _never,
+    skipped: dict[str, str] | None = None,
 ) -> list[str]:
     """The ids of the organization's ACTIVE accounts, sorted; under `parent_ids` if given.
+    `skipped`, when given, receives every other account listed, with its State.
 
     Raises AccountListingError, whatever went wrong (denied, throttled past the retries,
     not in an organization, a unit that does not exist, an unreadable answer)."""
     operation = LIST_ACCOUNTS_FOR_PARENT if parent_ids else LIST_ACCOUNTS
+    skipped = {} if skipped is None else skipped
     try:
         client = session.client(
             SERVICE,
@@ -159,12 +167,12 @@ def list_active_accounts(
             config=client_config(limits=limits),
         )
         if parent_ids:
-            return sorted(_under_units(client, parent_ids, should_stop))
+            return sorted(_under_units(client, parent_ids, should_stop, skipped))
         found: set[str] = set()
         listed = 0
         for page in _pages(client, "list_accounts", "Accounts", should_stop):
             listed += len(page)
-            found.update(_active_ids(page))
+            found.update(_active_ids(page, skipped))
         if not listed:  # an organization always holds its management account
             raise ListingError("NoAccounts", "ListAccounts named no account, not even its own")
         return sorted(found)

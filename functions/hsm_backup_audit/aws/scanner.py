@@ -55,6 +55,10 @@ class Deadline:
     def should_stop(self) -> bool:
         return time.monotonic() - self.started >= self.seconds
 
+    def remaining(self) -> float:
+        """Seconds left (never below 0)."""
+        return max(self.seconds - (time.monotonic() - self.started), 0.0)
+
 
 @dataclass(frozen=True)
 class ScanRequest:
@@ -261,6 +265,7 @@ def scan(request: ScanRequest) -> Report:
     plans, setup_errors = set_up_accounts(
         access, request.regions, request.should_stop, caller=request.include_caller
     )
+    skipped: dict[str, str] = {}
     if request.organization:  # then every member of the organization, side by side too
         members, listing_errors = organization_role_arns(
             access,
@@ -268,6 +273,7 @@ def scan(request: ScanRequest) -> Report:
             member_role_name=request.member_role_name,
             organizational_units=request.organizational_units,
             should_stop=request.should_stop,
+            skipped=skipped,
         )
         more, more_errors = set_up_accounts(
             replace(access, role_arns=members), request.regions, request.should_stop, caller=False
@@ -292,6 +298,7 @@ def scan(request: ScanRequest) -> Report:
         regions_not_enabled=tuple(
             (plan.account.account_id, plan.not_enabled) for plan in plans if plan.not_enabled
         ),
+        accounts_skipped=tuple(sorted(skipped.items())),
     )
     report = audit.finish(scope)
     report.duration_seconds = time.monotonic() - started

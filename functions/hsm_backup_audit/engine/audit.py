@@ -27,6 +27,7 @@ from .rules import (
     backup_findings,
     cluster_findings,
     in_future,
+    on_deleted_cluster,
     overdue_candidate,
 )
 
@@ -45,6 +46,9 @@ class Scope:
     policy_source: str = "defaults"
     # `--region all`: per account, the CloudHSM regions skipped as not enabled for it
     regions_not_enabled: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # With an organization: its accounts not audited for their state (SUSPENDED,
+    # PENDING_CLOSURE...), as (account id, state), sorted by account id
+    accounts_skipped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -150,6 +154,7 @@ class Audit:
         self._clusters: dict[ClusterKey, ClusterRecord] = {}
         self._unnamed_clusters: list[ClusterRecord] = []
         self._regions_without_clusters: set[tuple[str, str]] = set()
+        self._cluster_listings: set[tuple[str, str]] = set()  # (account, region) pages read
         self._regions_without_backups: set[tuple[str, str]] = set()
         # The de-duplication index: one int per owned backup, plus the shared-only views.
         self._owned: set[int] = set()
@@ -164,6 +169,7 @@ class Audit:
 
     # --- input ---------------------------------------------------------------
     def add_clusters(self, account_id: str, region: str, items: Iterable[Any]) -> None:
+        self._cluster_listings.add((account_id, region))
         for raw in items:
             cluster = parse_cluster(raw, account_id, region)
             if cluster.cluster_ref is None:
@@ -256,6 +262,18 @@ class Audit:
             return not is_one_of(cluster.state, (STATE_DELETED,))
         return cluster_key[:2] in self._regions_without_clusters
 
+    def _mark_deleted_clusters(self, findings: list[Finding]) -> None:
+        """Owned backups whose cluster is missing from a cluster listing read completely (in
+        the cluster's region: a copy's source region), or listed as DELETED."""
+        unsure = self._regions_without_clusters | {(e.account_id, e.region) for e in self.errors}
+        complete = self._cluster_listings - unsure
+        for finding in findings:
+            if finding.backup_id is None or finding.shared or finding.cluster_ref is None:
+                continue
+            where = (finding.account_id, finding.cluster_region)
+            if where in complete and not self._cluster_may_exist((*where, finding.cluster_ref)):
+                on_deleted_cluster(finding)
+
     # --- output --------------------------------------------------------------
     def finish(self, scope: Scope, generated_at: datetime | None = None) -> Report:
         findings = list(self._findings)
@@ -287,6 +305,7 @@ class Audit:
                 )
             )
         findings = apply_exemptions(findings, self.policy, self.now.date())
+        self._mark_deleted_clusters(findings)
         findings.sort(key=Finding.sort_key)
         errors = sorted(self.errors, key=error_order)
         return Report(

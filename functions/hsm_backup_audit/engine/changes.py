@@ -12,6 +12,7 @@ unknown means the run cannot say what it missed, so such a run resolves nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +20,9 @@ from typing import Any
 
 from ..constants import Severity
 from .audit import Report
-from .model import as_utc, safe_text
+from .model import FINDING_ID_PATTERN, as_utc, safe_text
 
+_FINDING_ID = re.compile(FINDING_ID_PATTERN)
 UNKNOWN_ACCOUNT = "unknown"
 WHOLE_ACCOUNT = "global"  # the region of an account-wide error (AssumeRole, identity)
 
@@ -36,6 +38,9 @@ class ResolvedFinding:
     backup_id: str | None
     first_seen: datetime
     message: str
+    # Why it is gone: "fixed", "backup deleted", "cluster deleted", "exemption added" or
+    # "no longer audited".
+    reason: str = "fixed"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class Changes:
     resolved: tuple[ResolvedFinding, ...]
     unchanged: int
     first_seen: Mapping[str, datetime]  # finding id -> when first seen, every finding of the run
+    # Baseline findings in places this run did not read: neither resolved nor new.
+    not_checked: tuple[ResolvedFinding, ...] = ()
 
     @property
     def has_baseline(self) -> bool:
@@ -53,13 +60,20 @@ class Changes:
 
 
 def usable_baseline(baseline: Mapping[str, Any] | None) -> bool:
-    """A schema v1 document with a time and findings that all carry an id."""
-    if not isinstance(baseline, Mapping) or baseline.get("schema_version") != 1:
+    """A schema v1 document with a time and findings that all carry an id of the recipe
+    (a forged id is never cleaned into a live one: the baseline is then unusable)."""
+    if not isinstance(baseline, Mapping):
+        return False
+    version = baseline.get("schema_version")
+    if type(version) is not int or version != 1:  # `true` is not 1
         return False
     findings = baseline.get("findings")
     if as_utc(baseline.get("generated_at")) is None or not isinstance(findings, list):
         return False
-    return all(isinstance(f, dict) and isinstance(f.get("id"), str) for f in findings)
+    return all(
+        isinstance(f, dict) and isinstance(f.get("id"), str) and _FINDING_ID.fullmatch(f["id"])
+        for f in findings
+    )
 
 
 def blind_spots(report: Report) -> tuple[set[tuple[str, str]], set[str], bool]:

@@ -1,21 +1,22 @@
-"""The digest's lists: findings grouped per cluster and rule, fitted into a byte budget.
+"""The digest's lists: findings grouped per rule, then cluster, fitted into a byte budget.
 
-A cluster with GROUP_FROM or more findings of one rule is one entry (`cluster-x
-eu-west-1 123456789012: 412 backups mode`, a few example ids, one message and fix);
-smaller ones are listed one by one. Entries are rendered only while they fit, so the
-cost is bounded by the budget, not by the fleet.
+A rule with more than SINGLES findings in a list is one entry: a line per cluster with
+its count (`cluster-x  eu-west-1  123456789012: 412 backups`), what every member shares,
+and one command that fixes them all. Smaller ones are listed one by one with their own
+fix. Entries are rendered only while they fit, so the cost is bounded by the budget.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..constants import RULES_IN_REPORT_ORDER
 from .model import safe_text
 
-GROUP_FROM = 4  # this many findings of one rule in one cluster become one entry
-EXAMPLE_IDS = 3
+SINGLES = 3  # a rule with at most this many findings in a list is shown one by one
 FAIR_SHARE = 5  # every section with entries shows at least this many before any shows more
 
 
@@ -34,7 +35,7 @@ class Located(Protocol):
     def backup_id(self) -> str | None: ...
 
 
-Entry = Sequence[Any]  # one finding, or a group of one rule in one cluster
+Entry = Sequence[Any]  # one finding, or every finding of one rule in one list
 Render = Callable[[Entry], list[str]]
 
 
@@ -46,42 +47,20 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def entries(findings: Iterable[Located]) -> list[Entry]:
-    """Findings into entries: a group per rule and cluster with GROUP_FROM or more, else one
-    entry each; in the order each rule and cluster first appears."""
-    runs: dict[tuple[str, str, str, str], list[Located]] = {}
+def by_rule(findings: Iterable[Located]) -> dict[str, list[Any]]:
+    """Per rule in report order (an unknown rule last), each in the order given."""
+    order = {str(rule): n for n, rule in enumerate(RULES_IN_REPORT_ORDER)}
+    rules: dict[str, list[Any]] = {}
     for finding in findings:
-        key = (finding.rule, finding.account_id, finding.region, finding.cluster_id)
-        runs.setdefault(key, []).append(finding)
-    out: list[Entry] = []
-    for items in runs.values():
-        if len(items) >= GROUP_FROM:
-            out.append(items)
-        else:
-            out.extend([item] for item in items)
-    return out
+        rules.setdefault(str(finding.rule), []).append(finding)
+    return dict(sorted(rules.items(), key=lambda item: order.get(item[0], len(order))))
 
 
-def where(entry: Entry) -> str:
-    """`backup-x  cluster c  region  account` for one, `cluster c  region  account: N backups`
-    for a group."""
-    first = entry[0]
-    cluster = clean(first.cluster_id, 80)
-    place = f"{clean(first.region, 30)}  {clean(first.account_id, 20)}"
-    if len(entry) > 1:
-        return f"cluster {cluster}  {place}: {plural(len(entry), 'backup')}"
-    if first.backup_id:
-        return f"{clean(first.backup_id, 80)}  cluster {cluster}  {place}"
-    return f"cluster {cluster}  {place}"
-
-
-def examples(entry: Entry) -> list[str]:
-    if len(entry) == 1:
-        return []
-    ids = ", ".join(clean(f.backup_id, 80) for f in entry[:EXAMPLE_IDS])
-    more = len(entry) - EXAMPLE_IDS
-    tail = f" and {more:,} more (every id is in the full report)" if more > 0 else ""
-    return [f"    e.g. {ids}{tail}"]
+def entries(findings: Sequence[Located]) -> list[Entry]:
+    """One rule's findings into entries: one each up to SINGLES, else one block of all."""
+    if len(findings) > SINGLES:
+        return [list(findings)]
+    return [[finding] for finding in findings]
 
 
 def size_of(lines: list[str]) -> int:
@@ -96,6 +75,7 @@ class Section:
     entries: list[Entry]
     render: Render
     more: str  # "... N more {more} not shown"
+    kind: str = "open"  # new, resolved, not_checked or open: where it goes in the body
     shown: int = 0
     _cache: dict[int, list[str]] | None = None
 
@@ -137,6 +117,18 @@ def fit(sections: list[Section], budget: int) -> None:
                     return
                 used += size
                 section.shown += 1
+
+
+CONSOLE_OBJECT_URL = "https://console.aws.amazon.com/s3/object/{bucket}?prefix={key}"
+
+
+def evidence_lines(evidence: tuple[str, str] | None) -> list[str]:
+    """The monthly evidence page this run wrote, (bucket, key): where to open or copy it."""
+    if evidence is None:
+        return []
+    bucket, key = (clean(part, 300) for part in evidence)
+    url = CONSOLE_OBJECT_URL.format(bucket=bucket, key=urllib.parse.quote(key, safe="/"))
+    return ["", f"Evidence page for last month: {url}", f"  aws s3 cp s3://{bucket}/{key} ."]
 
 
 AUTO_FIX_IDS_SHOWN = 20

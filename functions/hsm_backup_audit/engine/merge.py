@@ -136,6 +136,8 @@ def merge(
         accounts=accounts,
         include_shared=base.include_shared,
         policy_source=base.policy_source,
+        # the union over the parts (a state is the same in every part that lists it)
+        accounts_skipped=tuple(sorted({a for p in partials for a in p.scope.accounts_skipped})),
     )
     report = _report(scope, cells, findings, list(entries.values()))
     moments = [p.generated_at for p in partials]

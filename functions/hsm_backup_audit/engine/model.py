@@ -124,6 +124,7 @@ class BackupRecord:
     backup_ref: str | None = None  # raw BackupId (or ARN, or a digest of the item): finding id
     cluster_ref: str | None = None  # raw ClusterId; None: no cluster to group it with
     arn: str | None = None  # raw BackupArn: the resource Security Hub names
+    source_region: str | None = None  # a cross-region copy: its source's (and cluster's) region
 
     @property
     def dedupe_key(self) -> int | None:
@@ -166,6 +167,7 @@ def parse_backup(raw: Any, account_id: str, region: str, shared: bool) -> Backup
         backup_ref=backup_id or arn or _content_ref(item),
         cluster_ref=_raw_id(item.get("ClusterId")),
         arn=arn,
+        source_region=_optional_text(item.get("SourceRegion")),
     )
 
 
@@ -212,6 +214,8 @@ def parse_cluster(raw: Any, account_id: str, region: str) -> ClusterRecord:
 
 
 FINDING_ID_VERSION = "v1"
+# What a finding id looks like (the recipe below): an id read back must match it exactly.
+FINDING_ID_PATTERN = r"^v1-[0-9a-f]{32}$"
 
 
 def finding_id(
@@ -253,6 +257,16 @@ class Finding:
     # deleted (or its listing failed): the cluster's last restore point. `fix` never acts
     # on it; the report says so on its findings ("last_restore_point": true).
     last_restore_point: bool = False
+    # A cross-region copy: the region of its source, where its cluster is (None: not a copy).
+    source_region: str | None = None
+    # Its cluster was not listed this run where it lives, though that listing was read
+    # completely: the cluster is deleted, so no fix may name it.
+    cluster_deleted: bool = False
+
+    @property
+    def cluster_region(self) -> str:
+        """Where the finding's cluster is: a copy's source region, else its own."""
+        return self.source_region or self.region
 
     @property
     def id(self) -> str:
@@ -273,7 +287,7 @@ class Finding:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        entry = {
+        return {
             "id": self.id,
             "rule": str(self.rule),
             "severity": self.severity.name,
@@ -285,10 +299,18 @@ class Finding:
             "message": self.message,
             "remediation": self.remediation,
             "tags": dict(self.tags),
-        }
+        } | self._placement()
+
+    def _placement(self) -> dict[str, Any]:
+        """Only when they say something: a copy's source region, a deleted cluster."""
+        extra: dict[str, Any] = {}
+        if self.source_region is not None:
+            extra["source_region"] = self.source_region
+        if self.cluster_deleted:
+            extra["cluster_deleted"] = True
         if self.last_restore_point:
-            entry["last_restore_point"] = True
-        return entry
+            extra["last_restore_point"] = True
+        return extra
 
 
 @dataclass(frozen=True, slots=True)

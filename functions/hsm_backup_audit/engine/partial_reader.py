@@ -4,17 +4,18 @@ Report parts (Finding, ScanError, Scope) and its PartialInfo. Pure: no AWS here.
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from ..constants import SCHEMA_VERSION, Rule, Severity, Status
 from .audit import Scope
-from .model import Finding, ScanError, as_utc, finding_id
+from .input_file import JsonError, parse_json
+from .model import FINDING_ID_PATTERN, Finding, ScanError, as_utc, finding_id, safe_text
 from .partial import PARTIAL_KEY, CellData, PartialInfo, SharedView
+from .policy import describe_error
 
 SEVERITY = {severity.name: severity for severity in Severity}
 
@@ -24,12 +25,23 @@ class MergeError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Strict: a value of another JSON type (`true` for 1, 5 for "5") is refused, never read.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+def _one(value: int) -> int:
+    if value != 1:
+        raise ValueError("only version 1 is read")
+    return value
+
+
+One = Annotated[int, AfterValidator(_one)]  # strict: `true` is not 1
+FindingId = Annotated[str, Field(pattern=FINDING_ID_PATTERN)]
 
 
 class _Finding(_Model):
-    id: str | None = None
-    rule: Rule
+    id: FindingId | None = None
+    rule: Annotated[Rule, Field(strict=False)]  # the rule's name, as JSON holds it
     severity: Literal["INFO", "LOW", "MEDIUM", "HIGH"]
     account_id: str
     region: str
@@ -39,6 +51,8 @@ class _Finding(_Model):
     message: str
     remediation: str
     tags: dict[str, str]
+    source_region: str | None = None
+    cluster_deleted: bool = False
     last_restore_point: bool = False
 
 
@@ -56,6 +70,7 @@ class _Scope(_Model):
     accounts: list[str]
     include_shared: bool
     policy_source: str
+    accounts_skipped: dict[str, str] = {}
 
 
 class _Cell(_Model):
@@ -73,7 +88,7 @@ class _SharedView(_Model):
 
 
 class _Partial(_Model):
-    version: Literal[1]
+    version: One
     policy_sha256: str
     accounts: list[str]
     cells: list[_Cell]
@@ -82,8 +97,8 @@ class _Partial(_Model):
 
 
 class _Document(_Model):
-    schema_version: Literal[1]
-    status: Status
+    schema_version: One
+    status: Annotated[Status, Field(strict=False)]
     generated_at: str
     scope: _Scope
     findings: list[_Finding]
@@ -111,11 +126,9 @@ def read_partial_text(text: str | bytes, source: str) -> Partial:
         parsed = _Document.model_validate_json(text)
     except ValidationError:
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MergeError(f"{source}: not JSON (line {exc.lineno} column {exc.colno})") from None
-        except ValueError:  # e.g. not UTF-8, or a number too long to convert
-            raise MergeError(f"{source}: not JSON") from None
+            document = parse_json(text)  # depth-limited: never a RecursionError
+        except JsonError as exc:
+            raise MergeError(f"{source}: {exc}") from None
         return read_partial(document, source)
     return _read(parsed, source)
 
@@ -124,7 +137,8 @@ def read_partial(document: Any, source: str) -> Partial:
     """Check one parsed JSON document and read it; MergeError says what is wrong."""
     if not isinstance(document, dict):
         raise MergeError(f"{source}: not a report (a JSON object is expected)")
-    if document.get("schema_version") != SCHEMA_VERSION:
+    version = document.get("schema_version")
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise MergeError(f"{source}: not a schema_version {SCHEMA_VERSION} report")
     if PARTIAL_KEY not in document:
         raise MergeError(
@@ -133,9 +147,8 @@ def read_partial(document: Any, source: str) -> Partial:
     try:
         parsed = _Document.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise MergeError(f"{source}: not a partial report: {where}: {first['msg']}") from None
+        said = safe_text(describe_error(exc.errors()[0]), 300)
+        raise MergeError(f"{source}: not a partial report: {said}") from None
     return _read(parsed, source)
 
 
@@ -145,6 +158,13 @@ def _read(parsed: _Document, source: str) -> Partial:
         raise MergeError(f"{source}: generated_at is not a time")
     if len(parsed.partial.backup_keys) != len(parsed.findings):
         raise MergeError(f"{source}: not a partial report: one backup key per finding expected")
+    seen: set[str] = set()
+    for number, finding in enumerate(parsed.findings):
+        if finding.id is None:
+            continue
+        if finding.id in seen:
+            raise MergeError(f"{source}: findings.{number}.id: {finding.id} appears more than once")
+        seen.add(finding.id)
     local: dict[str, int] = {}
     findings = [
         _finding(f, _backup_key(key, local))
@@ -159,6 +179,7 @@ def _read(parsed: _Document, source: str) -> Partial:
             accounts=tuple(parsed.scope.accounts),
             include_shared=parsed.scope.include_shared,
             policy_source=parsed.scope.policy_source,
+            accounts_skipped=tuple(sorted(parsed.scope.accounts_skipped.items())),
         ),
         findings=findings,
         errors=[ScanError(**e.model_dump()) for e in parsed.errors],
@@ -209,6 +230,8 @@ def _finding(doc: _Finding, backup_key: int | None) -> Finding:
         backup_key=backup_key,
         last_restore_point=doc.last_restore_point,
         stored_id=doc.id or "",
+        source_region=doc.source_region,
+        cluster_deleted=doc.cluster_deleted,
     )
 
 

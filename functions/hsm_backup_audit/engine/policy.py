@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
@@ -21,6 +19,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from ..constants import MAX_POLICY_BYTES, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, Rule
+from .input_file import SHOWN_PATH_LENGTH, InputFileError, read_input_bytes
 from .model import safe_text
 
 NonEmptyText = Annotated[str, Field(min_length=1, max_length=512)]
@@ -28,13 +27,12 @@ NonEmptyText = Annotated[str, Field(min_length=1, max_length=512)]
 # number of days. A value the author did not mean must never be read as one they did.
 Flag = Annotated[bool, Field(strict=True)]
 Whole = Annotated[int, Field(strict=True)]
-SHOWN_PATH_LENGTH = 200
 
 
 def _date_text(value: Any) -> Any:
     """An exemption's date is written YYYY-MM-DD (not a number read as a Unix time)."""
     if isinstance(value, date) or (
-        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+        isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)
     ):
         return value
     raise ValueError("expected a date written YYYY-MM-DD")
@@ -99,7 +97,7 @@ class Policy(BaseModel):
         return self
 
 
-def _describe(error: ErrorDetails) -> str:
+def describe_error(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -121,7 +119,7 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
         errors = exc.errors()
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         # A key or value may hold a line break or escape: the message stays one clean line.
-        raise PolicyError(safe_text(f"{source}: {_describe(errors[0])}{more}", 400)) from None
+        raise PolicyError(safe_text(f"{source}: {describe_error(errors[0])}{more}", 400)) from None
 
 
 class _Refused(ValueError):
@@ -157,44 +155,12 @@ def load_policy(text: str, source: str = "policy") -> Policy:
     return parse_policy(document, source)
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _not_a_file(mode: int) -> str | None:
-    """Why a file of this mode is no policy file, or None for a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    return next((kind for is_kind, kind in _KINDS if is_kind(mode)), "a special file")
-
-
-def _open_without_blocking(path: str, flags: int) -> int:
-    # A FIFO swapped in after the stat check must not block the open either.
-    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
-
-
 def read_policy_bytes(path: str | Path) -> bytes:
     """At most MAX_POLICY_BYTES of a regular file: never waits on a pipe, never reads a device."""
-    shown = safe_text(str(path), SHOWN_PATH_LENGTH)
     try:
-        kind = _not_a_file(os.stat(path).st_mode)
-        if kind is None:
-            with open(path, "rb", opener=_open_without_blocking) as file:
-                kind = _not_a_file(os.fstat(file.fileno()).st_mode)
-                raw = b"" if kind else file.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        reason = safe_text(exc.strerror or type(exc).__name__, 100)
-        raise PolicyError(f"{shown}: cannot read the policy: {reason}") from None
-    if kind:
-        raise PolicyError(f"{shown}: cannot read the policy: it is {kind}, not a regular file")
-    if len(raw) > MAX_POLICY_BYTES:
-        raise PolicyError(f"{shown}: not a policy: larger than {MAX_POLICY_BYTES:,} bytes")
-    return raw
+        return read_input_bytes(path, limit=MAX_POLICY_BYTES, what="the policy", noun="a policy")
+    except InputFileError as exc:
+        raise PolicyError(str(exc)) from None
 
 
 def load_policy_file(path: str | Path | None) -> Policy:

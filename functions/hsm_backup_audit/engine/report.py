@@ -36,6 +36,7 @@ def to_document(report: Report) -> dict[str, Any]:
             "include_shared": scope.include_shared,
             "policy_source": scope.policy_source,
             "regions_not_enabled": {acct: list(names) for acct, names in scope.regions_not_enabled},
+            "accounts_skipped": dict(scope.accounts_skipped),
         },
         "summary": {
             "backups_scanned": report.backups_scanned,

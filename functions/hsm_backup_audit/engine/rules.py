@@ -43,6 +43,7 @@ def _finding(
         hsm_type=None if subject.hsm_type is None else shown(subject.hsm_type),
         cluster_ref=subject.cluster_ref,
         backup_ref=backup.backup_ref if backup else None,
+        source_region=backup.source_region if backup else None,
     )
 
 
@@ -119,12 +120,13 @@ def backup_findings(backup: BackupRecord, policy: Policy) -> Iterator[Finding]:
     if not is_one_of(backup.hsm_type, policy.allowed_hsm_types):
         said = _said("HsmType", backup.hsm_type)
         wanted = policy.allowed_hsm_types[0]
+        home = backup.source_region or region  # a copy's cluster is in its source region
         yield _finding(
             Rule.HSM_TYPE,
             backup,
             f"{said}; the policy allows {', '.join(policy.allowed_hsm_types)}.",
             "Migrate the cluster, then delete old backups: aws cloudhsmv2 modify-cluster "
-            f"--cluster-id {_q(backup.cluster_id)} --hsm-type {_q(wanted)} --region {_q(region)}"
+            f"--cluster-id {_q(backup.cluster_id)} --hsm-type {_q(wanted)} --region {_q(home)}"
             f"{_owner_note(backup)}",
         )
 
@@ -245,6 +247,17 @@ def cluster_findings(
         "Check that the cluster has active HSMs (backups are taken only then): "
         f"aws cloudhsmv2 describe-clusters --filters clusterIds={_q(cid)} --region {_q(region)}",
     )
+
+
+def on_deleted_cluster(finding: Finding) -> None:
+    """Its cluster is gone: no fix may name the cluster. Only the backup itself can be acted on."""
+    finding.cluster_deleted = True
+    if finding.rule == Rule.HSM_TYPE and finding.backup_id is not None:
+        finding.remediation = (
+            "The cluster is deleted: delete this backup once no restore needs it: "
+            f"aws cloudhsmv2 delete-backup --backup-id {_q(finding.backup_id)} "
+            f"--region {_q(finding.region)}"
+        )
 
 
 def apply_exemptions(findings: Iterable[Finding], policy: Policy, today: date) -> list[Finding]:

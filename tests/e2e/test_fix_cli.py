@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import boto3
 import pytest
 
 from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode
+from hsm_backup_audit.engine.digest_blocks import fix_command
 from hsm_backup_audit_demo import PRIMARY, Fleet
 from hsm_backup_audit_demo.server import Fault, FleetServer
 
@@ -258,10 +261,19 @@ def test_report_from_s3_and_stdin_as_the_digest_prints_it(
     s3.create_bucket(Bucket="audit-reports")
     key = "reports/123456789012/2026/12/06/run.json"
     s3.put_object(Bucket="audit-reports", Key=key, Body=json.dumps(document).encode())
-    # When the digest's command runs (its --rule and --cluster), and the same from stdin
+    # When the command the digest prints for the group runs, and the same from stdin
     source = f"s3://audit-reports/{key}"
+    group = [
+        SimpleNamespace(**f)
+        for f in document["findings"]
+        if f["rule"] == "never-expires" and f["cluster_id"] == estate.cluster
+    ]
+    printed = fix_command(source, "never-expires", group)
+    assert printed is not None
+    words = shlex.split(printed)
+    assert words[:2] == ["hsm-backup-audit", "fix"]
+    code, from_s3 = fix(capsys, *words[2:], "--endpoint-url", url)
     narrow = ["--rule", "never-expires", "--cluster", estate.cluster, "--endpoint-url", url]
-    code, from_s3 = fix(capsys, source, *narrow)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(json.dumps(document).encode())))
     code_stdin, from_stdin = fix(capsys, "-", *narrow)
     # Then both plan the same one action

@@ -15,7 +15,7 @@ NODE := $(CURDIR)/node_modules/.bin/node
 export JSII_NODE := $(NODE)
 CDK := $(NODE) node_modules/.bin/cdk --no-notices --no-version-reporting
 
-.PHONY: install demo invoke-local test lint unit synth cfn-lint bench deploy bootstrap destroy clean
+.PHONY: install demo invoke-local test lint unit synth cfn-lint variants bench deploy bootstrap destroy clean
 
 install: $(STAMP)
 
@@ -43,7 +43,7 @@ lint: install
 unit: install $(NPM_STAMP)
 	$(BIN)/pytest -q
 
-test: lint unit cfn-lint
+test: lint unit cfn-lint variants
 
 # CDK: offline, no AWS credentials needed to synth. Settings (docs/settings.md) go on make's
 # command line, one word each, quoted for your shell as any argument is:
@@ -72,6 +72,15 @@ synth: install $(NPM_STAMP)
 cfn-lint: synth
 	$(BIN)/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 
+# Every deploy variant CI checks (infra/variants.py: default, every option on, organization,
+# organization units from a delegated administrator, 1,000 member accounts fanned out),
+# each synthesized with cdk-nag into its own directory, then cfn-lint on every template.
+VARIANTS_OUT := cdk.out.variants
+variants: install $(NPM_STAMP)
+	rm -rf $(VARIANTS_OUT)
+	$(BIN)/python -m infra.variants $(VARIANTS_OUT)
+	$(BIN)/cfn-lint --non-zero-exit-code error $(VARIANTS_OUT)/*/*.template.json
+
 # The stack deployed or destroyed: the audit unless named, e.g. STACK=HsmBackupAuditMemberRole.
 STACK ?= HsmBackupAudit
 deploy: install $(NPM_STAMP)
@@ -92,4 +101,4 @@ bench: install
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules cdk.out $(VARIANTS_OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,7 +8,7 @@ from constructs import Construct
 from .fanout import FanOut
 from .fanout_settings import read_fanout_settings
 from .function import AuditFunction
-from .limits import check_limits
+from .limits import check_limits, warn_past_one_lambda
 from .monitoring import Monitoring
 from .notifications import Notifications
 from .organization_access import OrganizationAccess
@@ -32,7 +32,7 @@ class AuditStack(Stack):
                 expiration_days=settings.report_expiration_days,
                 object_lock_days=settings.report_object_lock_days,
             )
-            if settings.report_bucket or settings.organization  # the fan-out's working files
+            if settings.report_bucket or settings.fan_out  # the fan-out's working files
             else None
         )
         audit = AuditFunction(
@@ -46,6 +46,7 @@ class AuditStack(Stack):
         fan_out = None
         if settings.organization:
             OrganizationAccess(self, "Organization", role=audit.role, settings=settings)
+        if settings.fan_out:
             assert reports is not None
             fan_out = FanOut(
                 self,
@@ -71,6 +72,11 @@ class AuditStack(Stack):
             dead_letter_queue=schedule.dead_letter_queue,
             missed_run_hours=settings.missed_run_alarm_hours,
             state_machine=state_machine,
+            steps=(
+                {"Plan": fan_out.plan, "Batch": fan_out.batch, "Merge": fan_out.merge}
+                if fan_out
+                else None
+            ),
         )
         notifications.allow_alarms_to_publish(monitoring.alarm_arns)
 
@@ -88,3 +94,4 @@ class AuditStack(Stack):
         if state_machine:
             CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn)
         check_limits(self)
+        warn_past_one_lambda(self, settings)

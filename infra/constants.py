@@ -22,6 +22,11 @@ MEMBER_ROLE_STACK_SET_STACK_NAME = "HsmBackupAuditMemberRoleStackSet"
 # Fixed IAM role names, so that a member account's trust can be written before the
 # audit stack exists, and the function's role list can be written before the members.
 AUDIT_FUNCTION_ROLE_NAME = f"{SERVICE_NAME}-function"
+# The fan-out's steps that assume member roles (the batch reads, the merge imports findings
+# into the members' Security Hub): member roles trust these names too.
+FANOUT_BATCH_ROLE_NAME = f"{SERVICE_NAME}-batch"
+FANOUT_MERGE_ROLE_NAME = f"{SERVICE_NAME}-merge"
+TRUSTED_ROLE_NAMES = (AUDIT_FUNCTION_ROLE_NAME, FANOUT_BATCH_ROLE_NAME, FANOUT_MERGE_ROLE_NAME)
 MEMBER_ROLE_NAME = DEFAULT_MEMBER_ROLE_NAME  # the function's default MEMBER_ROLE_NAME too
 
 # The member-role StackSet (service-managed: Organizations deploys it to every account of
@@ -60,6 +65,29 @@ FANOUT_MERGE_MEMORY_MB = 1024  # merging 1,000 partials of 100,000 findings peak
 FANOUT_TIMEOUT_HOURS = 4  # the whole execution; each batch stops reading at 15 minutes
 # Accounts in one batch: each costs about 1 s of start-up and 3 calls a region (docs/scale.md).
 FANOUT_BATCH_SIZE_MAX = 200
+# Batches at once (MaxConcurrency) must fit the account's Lambda concurrency quota
+# (lambdaConcurrencyQuota, default 10: "New AWS accounts have reduced concurrency and memory
+# quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html; new
+# accounts have been seen at 10), less this headroom for the account's other functions.
+# A batch throttled all the same is retried (Lambda.TooManyRequestsException), never failed.
+FANOUT_CONCURRENCY_HEADROOM = 2
+LAMBDA_CONCURRENCY_QUOTA_DEFAULT = 10
+# Retries of the steps' Lambda invocations: every step retries throttling and Lambda's
+# transient errors with exponential backoff, capped, with full jitter (so throttled
+# batches do not come back in step). A batch gets more attempts: a throttled batch waits
+# for capacity rather than fail.
+STEP_RETRY_INTERVAL_SECONDS = 2
+STEP_RETRY_MAX_DELAY_SECONDS = 60
+STEP_RETRY_ATTEMPTS = 6
+BATCH_RETRY_ATTEMPTS = 12
+BATCH_RETRY_MAX_DELAY_SECONDS = 120
+# The one-Lambda ceiling (docs/scale.md, "What fits in one 15-minute Lambda"): about 1 s of
+# set-up an account and 3 calls a region at 44 calls/s of CPU, within 840 s of reading.
+# A single-run deploy estimated past it gets a synth warning naming the fan-out.
+ONE_LAMBDA_READING_SECONDS = 840
+ONE_LAMBDA_SECONDS_PER_ACCOUNT = 1.0
+ONE_LAMBDA_CALLS_PER_SECOND = 44
+CALLS_PER_REGION = 3
 # CDK feature flags the app always sets: the Distributed Map's ResultWriterV2.
 FEATURE_FLAGS = {"@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2": True}
 # Execution statuses that alarm and are parked in the dead-letter queue.
@@ -94,6 +122,17 @@ VENDORED_DISTRIBUTIONS = ("jinja2", "markupsafe")
 
 # Report bucket.
 REPORT_GLACIER_AFTER_DAYS = 90
+# Everything else the bucket holds expires (it is versioned: old versions too).
+# The fan-out's working files (work list, plan, partials) and the Distributed Map's results:
+# a failed execution can be redriven within 14 days of its end (Step Functions' redrive
+# window), after which nothing reads them.
+FANOUT_EXPIRATION_DAYS = 14
+FANOUT_MAP_RESULTS_FOLDER = "map-results"  # under fanout/: the Map's ResultWriter
+# Delivery markers stop a retried invocation publishing its digest twice; Lambda retries an
+# asynchronous invocation for at most 6 hours, the schedule for SCHEDULE_MAX_EVENT_AGE_HOURS.
+DELIVERY_EXPIRATION_DAYS = 30
+NONCURRENT_WORKING_FILES_DAYS = 1  # an overwritten or deleted working file, kept a day
+INCOMPLETE_UPLOAD_DAYS = 1  # any multipart upload left unfinished, aborted bucket-wide
 
 # Context keys, each documented in the README with its default (cdk.json has them too).
 CTX_NOTIFICATION_EMAILS = "notificationEmails"
@@ -127,6 +166,8 @@ CTX_MEMBER_ROLE_STACK_SET = "memberRoleStackSet"
 CTX_STACK_SET_TARGETS = "stackSetTargets"
 CTX_STACK_SET_CALL_AS = "stackSetCallAs"
 CTX_SECURITY_HUB = "securityHub"
+CTX_FAN_OUT = "fanOut"
+CTX_LAMBDA_CONCURRENCY_QUOTA = "lambdaConcurrencyQuota"
 CTX_AUTO_FIX = "autoFix"
 
 CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
@@ -151,7 +192,7 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_AUDIT_ACCOUNT_ID: "",
     CTX_POWERTOOLS_LAYER_VERSION: POWERTOOLS_LAYER_VERSION,
     CTX_FANOUT_BATCH_SIZE: 10,
-    CTX_FANOUT_MAX_CONCURRENCY: 40,
+    CTX_FANOUT_MAX_CONCURRENCY: LAMBDA_CONCURRENCY_QUOTA_DEFAULT - FANOUT_CONCURRENCY_HEADROOM,
     CTX_FANOUT_TOLERATED_FAILURE: 10,
     CTX_ORGANIZATION: False,
     CTX_ORGANIZATIONAL_UNITS: "",
@@ -159,6 +200,8 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_STACK_SET_TARGETS: "",
     CTX_STACK_SET_CALL_AS: "SELF",
     CTX_SECURITY_HUB: False,
+    CTX_FAN_OUT: False,
+    CTX_LAMBDA_CONCURRENCY_QUOTA: LAMBDA_CONCURRENCY_QUOTA_DEFAULT,
     CTX_AUTO_FIX: "never",
 }
 

@@ -7,8 +7,10 @@ percentage; each child invokes the batch Lambda, which writes a partial report) 
 what a single run does). If too many batches fail, the Map's error is caught and the merge
 still runs: every account without a partial is an error entry, never silence.
 
-The three functions run the same code asset, layer, role, log group and environment as
-the audit function (member roles trust that role by name).
+The three functions run the same code asset, layer, log group and environment as the
+audit function, each under a role of its own (infra/fanout_roles.py). Every step retries
+throttling and Lambda's transient errors with capped exponential backoff and full jitter;
+a batch gets more attempts, so a throttled batch waits for capacity and is never failed.
 """
 
 from __future__ import annotations
@@ -22,15 +24,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
-from hsm_backup_audit.constants import FANOUT_KEY_PREFIX
+from hsm_backup_audit.constants import ENV_FANOUT_BATCH_SIZE, FANOUT_KEY_PREFIX
 
 from . import constants as c
+from .fanout_roles import StepRoles
 from .fanout_settings import FanoutSettings
 from .function import ARCHITECTURE, RUNTIME, AuditFunction, finish_function
 from .nag import acknowledge, arn_resource
 
-# The Lambda errors worth a retry inside a child execution (AWS's recommended set).
+# The Lambda errors worth a retry in every step: AWS's recommended set ("Handle transient
+# Lambda service exceptions") and throttling (TooManyRequestsException).
 LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
@@ -58,7 +63,12 @@ class FanOut(Construct):
         self._audit = audit
         self._bucket = bucket
         self._layer = audit.powertools_layer
-        self._grant_working_files(audit.role)
+        # The merge counts failed batches from the batch size (hsm_backup_audit.steps).
+        self._environment = {
+            **audit.environment,
+            ENV_FANOUT_BATCH_SIZE: str(settings.batch_size),
+        }
+        self.roles = StepRoles(self, "Roles", audit=audit, bucket=bucket)
         self.plan = self._build_function("Plan", "plan_handler", c.FANOUT_PLAN_MINUTES, 256)
         self.batch = self._build_function(
             "Batch", "batch_handler", c.FUNCTION_TIMEOUT_MINUTES, c.FUNCTION_MEMORY_MB
@@ -78,6 +88,7 @@ class FanOut(Construct):
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
             ),
         )
+        self._scope_bucket_grants_to_the_fanout_folder()
         self._acknowledge_state_machine_role()
 
     @staticmethod
@@ -99,35 +110,24 @@ class FanOut(Construct):
             handler=f"{c.PACKAGE_NAME}.fanout.{handler}",
             code=self._audit.code,
             layers=[self._layer],
-            role=self._audit.role,
+            role=getattr(self.roles, name.lower()),
             log_group=self._audit.log_group,
-            environment=self._audit.environment,
+            environment=self._environment,
             timeout=Duration.minutes(minutes),
             memory_size=memory,
         )
-        finish_function(function, self._audit.wildcard_policies)
+        finish_function(function, self.roles.after[name])
         return function
 
-    def _grant_working_files(self, role: iam.IRole) -> None:
-        """Plan writes the work list and the plan; batches read the plan (to check their
-        items) and write partials; merge reads them back."""
-        working = self._bucket.arn_for_objects(f"{FANOUT_KEY_PREFIX}/*")
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[working])
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[self._bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{FANOUT_KEY_PREFIX}/*"]}},
-            )
-        )
-        acknowledge(
-            role,
-            "IAM5",
-            "The fan-out's working files, under fanout/ of the report bucket only: "
-            "fanout/<run>/plan.json, accounts.json and partials/<batch>.json.",
-            arn_resource(self._bucket, f"/{FANOUT_KEY_PREFIX}/*"),
+    @staticmethod
+    def _retry(task: tasks.LambdaInvoke, attempts: int, max_delay: int) -> None:
+        task.add_retry(
+            errors=LAMBDA_TRANSIENT_ERRORS,
+            interval=Duration.seconds(c.STEP_RETRY_INTERVAL_SECONDS),
+            max_attempts=attempts,
+            backoff_rate=2,
+            max_delay=Duration.seconds(max_delay),
+            jitter_strategy=sfn.JitterType.FULL,
         )
 
     def _definition(self, settings: FanoutSettings) -> sfn.IChainable:
@@ -136,8 +136,9 @@ class FanOut(Construct):
             "Plan",
             lambda_function=self.plan,
             payload_response_only=True,
-            retry_on_service_exceptions=True,
+            retry_on_service_exceptions=False,
         )
+        self._retry(plan, c.STEP_RETRY_ATTEMPTS, c.STEP_RETRY_MAX_DELAY_SECONDS)
         batch = tasks.LambdaInvoke(
             self,
             "AuditBatch",
@@ -145,12 +146,9 @@ class FanOut(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=False,
         )
-        batch.add_retry(
-            errors=LAMBDA_TRANSIENT_ERRORS,
-            interval=Duration.seconds(2),
-            max_attempts=3,
-            backoff_rate=2,
-        )
+        # Up to 12 attempts, 2 s doubling to a 120 s cap, each wait drawn from [0, cap]
+        # (full jitter): about 11 minutes of waiting at the most, inside the execution's 4 h.
+        self._retry(batch, c.BATCH_RETRY_ATTEMPTS, c.BATCH_RETRY_MAX_DELAY_SECONDS)
         fan_out = sfn.DistributedMap(
             self,
             "Batches",
@@ -161,13 +159,17 @@ class FanOut(Construct):
                 max_items_per_batch=settings.batch_size,
                 # Reference paths into the Map's input (the plan's output): each child gets
                 # {"Items": [...], "BatchInput": {"run", "bucket", "prefix", "generated_at"}}.
+                # Step Functions resolves JSONPath values in BatchInput: aws-cdk's integration
+                # test packages/@aws-cdk-testing/framework-integ/test/aws-stepfunctions/test/
+                # integ.distributed-map-batch.ts runs on AWS and asserts the child receives
+                # the resolved value.
                 batch_input={f"{key}.$": f"$.{key}" for key in RUN_KEYS},
             ),
             max_concurrency=settings.max_concurrency,
             tolerated_failure_percentage=settings.tolerated_failure_percentage,
             result_path=sfn.JsonPath.DISCARD,
             result_writer_v2=sfn.ResultWriterV2(
-                bucket=self._bucket, prefix=f"{FANOUT_KEY_PREFIX}/map-results"
+                bucket=self._bucket, prefix=f"{FANOUT_KEY_PREFIX}/{c.FANOUT_MAP_RESULTS_FOLDER}"
             ),
         )
         fan_out.item_processor(batch)
@@ -176,10 +178,40 @@ class FanOut(Construct):
             "Merge",
             lambda_function=self.merge,
             payload_response_only=True,
-            retry_on_service_exceptions=True,
+            retry_on_service_exceptions=False,
         )
+        self._retry(merge, c.STEP_RETRY_ATTEMPTS, c.STEP_RETRY_MAX_DELAY_SECONDS)
         fan_out.add_catch(merge, errors=["States.ALL"], result_path="$.batches_error")
         return plan.next(fan_out).next(merge)
+
+    def _scope_bucket_grants_to_the_fanout_folder(self) -> None:
+        """CDK grants the item reader and the result writer the bucket's every object
+        (`bucket/*`). Rewritten here to the work lists under fanout/ (GetObject) and the
+        Map's results under fanout/map-results/ (PutObject and multipart), so the state
+        machine can never touch reports/ or history/. Run last: every grant is in by now."""
+        stack = Stack.of(self)
+        default = self.state_machine.role.node.find_child("DefaultPolicy")
+        assert isinstance(default, iam.Policy)
+        cfn = default.node.default_child
+        assert isinstance(cfn, iam.CfnPolicy)
+        document = stack.resolve(default.document)
+        # arn:<partition>:s3:::<bucket>/*, as CDK's Arn.format writes it
+        bucket = {"Ref": self._logical_id(self._bucket)}
+        everything = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", bucket, "/*"]]}
+        scoped = 0
+        for statement in document["Statement"]:
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            if not any(action.startswith("s3:") for action in actions):
+                continue
+            folder = FANOUT_KEY_PREFIX
+            if "s3:PutObject" in actions:
+                folder = f"{FANOUT_KEY_PREFIX}/{c.FANOUT_MAP_RESULTS_FOLDER}"
+            assert stack.resolve(statement["Resource"]) == everything, statement
+            statement["Resource"] = stack.resolve(self._bucket.arn_for_objects(f"{folder}/*"))
+            scoped += 1
+        assert scoped == 2, "the item reader's and the result writer's grants"
+        cfn.policy_document = document
 
     def _acknowledge_state_machine_role(self) -> None:
         machine = self.state_machine
@@ -195,10 +227,16 @@ class FanOut(Construct):
         acknowledge(
             role,
             "IAM5",
-            "The Distributed Map reads its work list (s3:GetObject) and writes its results "
-            "(PutObject, multipart) in the report bucket; the work list key comes from the "
-            "plan at run time, so CDK scopes the grant to the bucket's objects.",
-            f"Resource::arn:<AWS::Partition>:s3:::<{self._logical_id(self._bucket)}>/*",
+            "The Distributed Map reads its work list (s3:GetObject) under fanout/ of the "
+            "report bucket only: fanout/<run>/accounts.json, a key the plan names at run time.",
+            arn_resource(self._bucket, f"/{FANOUT_KEY_PREFIX}/*"),
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "The Distributed Map writes its results (PutObject, multipart) under "
+            "fanout/map-results/ of the report bucket only, one folder per execution.",
+            arn_resource(self._bucket, f"/{FANOUT_KEY_PREFIX}/{c.FANOUT_MAP_RESULTS_FOLDER}/*"),
         )
         name = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + self._logical_id(machine) + '"}]}]}'
         executions = (

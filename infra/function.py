@@ -29,7 +29,7 @@ from .asset import function_code
 from .auto_fix import grant_auto_fix
 from .member_access import MemberAccess
 from .nag import acknowledge, arn_resource
-from .security_hub import IMPORT_ACTION, default_product_arns
+from .security_hub import IMPORT_ACTION, acknowledge_every_region, default_product_arns
 from .settings import Settings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -64,6 +64,107 @@ def finish_function(function: lambda_.Function, after: Sequence[IConstruct]) -> 
     cfn.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
 
+def list_bucket_statement(
+    bucket: s3.IBucket, *prefixes: str, versions: bool = False
+) -> iam.PolicyStatement:
+    """s3:ListBucket (and s3:ListBucketVersions with `versions`), only for listings under
+    `prefixes` (the s3:prefix condition applies to both actions)."""
+    return iam.PolicyStatement(
+        actions=["s3:ListBucket", "s3:ListBucketVersions"] if versions else ["s3:ListBucket"],
+        resources=[bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{prefix}/*" for prefix in prefixes]}},
+    )
+
+
+def report_bucket_statements(bucket: s3.IBucket) -> list[iam.PolicyStatement]:
+    """Write reports, history and the monthly evidence page; read them back (the baseline);
+    write the delivery markers; read the versions of the history entries (the evidence
+    page's runs); list under those prefixes only: a history pointer, a delivery marker or
+    an evidence page is looked up by listing its key before it is read."""
+    prefixes = [
+        bucket.arn_for_objects(f"{p}/*")
+        for p in (REPORT_KEY_PREFIX, HISTORY_KEY_PREFIX, EVIDENCE_KEY_PREFIX)
+    ]
+    return [
+        iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=prefixes),
+        iam.PolicyStatement(
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{DELIVERY_KEY_PREFIX}/*")],
+        ),
+        # The monthly evidence page reads each run's history entry (its scope and policy)
+        # from the versions of history/<scope key>/last-run.json.
+        iam.PolicyStatement(
+            actions=["s3:GetObjectVersion"],
+            resources=[bucket.arn_for_objects(f"{HISTORY_KEY_PREFIX}/*")],
+        ),
+        list_bucket_statement(
+            bucket,
+            REPORT_KEY_PREFIX,
+            HISTORY_KEY_PREFIX,
+            DELIVERY_KEY_PREFIX,
+            EVIDENCE_KEY_PREFIX,
+            versions=True,
+        ),
+    ]
+
+
+def acknowledge_bucket_prefixes(role: iam.IRole, report_bucket: s3.IBucket) -> None:
+    acknowledge(
+        role,
+        "IAM5",
+        "s3:GetObject and PutObject under reports/ of the report bucket only: each run "
+        "writes reports/<account>/<date>/<run id>.json and reports/<account>/latest.json.",
+        arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
+    )
+    acknowledge(
+        role,
+        "IAM5",
+        "s3:GetObject and PutObject under history/ of the report bucket only: the run "
+        "history, history/<scope key>/baseline.json and last-run.json.",
+        arn_resource(report_bucket, f"/{HISTORY_KEY_PREFIX}/*"),
+    )
+    acknowledge(
+        role,
+        "IAM5",
+        "s3:PutObject under deliveries/ of the report bucket only: one marker per "
+        "invocation (deliveries/<request id>.json) once its digest was published.",
+        arn_resource(report_bucket, f"/{DELIVERY_KEY_PREFIX}/*"),
+    )
+    acknowledge(
+        role,
+        "IAM5",
+        "s3:GetObject and PutObject under evidence/ of the report bucket only: the first "
+        "run of each month writes evidence/<scope>/<YYYY-MM>.html and .csv.",
+        arn_resource(report_bucket, f"/{EVIDENCE_KEY_PREFIX}/*"),
+    )
+
+
+def wildcard_policy(
+    scope: Construct, role: iam.IRole, name: str, actions: list[str], reason: str
+) -> iam.Policy:
+    """A statement whose only resource is `*`, in a policy of its own with its reason."""
+    statement = iam.PolicyStatement(actions=actions, resources=["*"])
+    policy = iam.Policy(scope, name, roles=[role], statements=[statement])
+    acknowledge(policy, "IAM5", reason, "Resource::*")
+    return policy
+
+
+READ_BACKUPS_REASON = (
+    "cloudhsm:DescribeBackups and DescribeClusters support no resource-level "
+    "permissions: their only resource is *."
+)
+TRACES_REASON = (
+    "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) support no "
+    "resource-level permissions: their only resource is *."
+)
+REGIONS_REASON = (
+    "ec2:DescribeRegions (regions `all`: the regions enabled for the account) "
+    "supports no resource-level permissions: its only resource is *."
+)
+READ_BACKUPS = ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"]
+WRITE_TRACES = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
 class AuditFunction(Construct):
     """The scheduled Lambda function that runs the audit and publishes its digest."""
 
@@ -78,7 +179,8 @@ class AuditFunction(Construct):
         report_bucket: s3.IBucket | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._settings = settings
+        self._settings = self.settings = settings
+        self.topic, self.topic_key = topic, topic_key
         self.log_group = self._build_log_group()
         self.log_group_retention = logs.RetentionDays[
             c.LOG_RETENTION_NAMES[settings.log_retention_days]
@@ -128,30 +230,16 @@ class AuditFunction(Construct):
             )
         for statement in statements:
             role.add_to_policy(statement)
+        if self._settings.security_hub:
+            acknowledge_every_region(role, self._settings)
         self.wildcard_policies = [
-            self._wildcard_policy(
-                role,
-                "ReadCloudHsmBackups",
-                ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"],
-                "cloudhsm:DescribeBackups and DescribeClusters support no resource-level "
-                "permissions: their only resource is *.",
-            ),
-            self._wildcard_policy(
-                role,
-                "WriteTraces",
-                ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) support no "
-                "resource-level permissions: their only resource is *.",
-            ),
+            self._wildcard_policy(role, "ReadCloudHsmBackups", READ_BACKUPS, READ_BACKUPS_REASON),
+            self._wildcard_policy(role, "WriteTraces", WRITE_TRACES, TRACES_REASON),
         ]
         if ALL_REGIONS in self._settings.regions:
             self.wildcard_policies.append(
                 self._wildcard_policy(
-                    role,
-                    "ListEnabledRegions",
-                    [fn.ENABLED_REGIONS_ACTION],
-                    "ec2:DescribeRegions (regions `all`: the regions enabled for the account) "
-                    "supports no resource-level permissions: its only resource is *.",
+                    role, "ListEnabledRegions", [fn.ENABLED_REGIONS_ACTION], REGIONS_REASON
                 )
             )
         if self._settings.member_accounts:
@@ -165,74 +253,16 @@ class AuditFunction(Construct):
 
     @staticmethod
     def _report_bucket_statements(bucket: s3.IBucket) -> list[iam.PolicyStatement]:
-        """Write reports and history; read them back (the baseline); write the delivery
-        markers; list the bucket, so that a pointer not written yet reads as 404 NoSuchKey,
-        not 403 AccessDenied, and a marker's key can be looked up."""
-        prefixes = [
-            bucket.arn_for_objects(f"{p}/*") for p in (REPORT_KEY_PREFIX, HISTORY_KEY_PREFIX)
-        ]
-        evidence = bucket.arn_for_objects(f"{EVIDENCE_KEY_PREFIX}/*")
-        return [
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject"], resources=[*prefixes, evidence]
-            ),
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{DELIVERY_KEY_PREFIX}/*")],
-            ),
-            # The monthly evidence page reads each run's history entry (its scope and policy)
-            # from the versions of history/<scope key>/last-run.json.
-            iam.PolicyStatement(
-                actions=["s3:GetObjectVersion"],
-                resources=[bucket.arn_for_objects(f"{HISTORY_KEY_PREFIX}/*")],
-            ),
-            iam.PolicyStatement(
-                actions=["s3:ListBucket", "s3:ListBucketVersions"], resources=[bucket.bucket_arn]
-            ),
-        ]
+        return report_bucket_statements(bucket)
 
     @staticmethod
     def _acknowledge_bucket_prefixes(role: iam.Role, report_bucket: s3.IBucket) -> None:
-        acknowledge(
-            role,
-            "IAM5",
-            "s3:GetObject and PutObject under reports/ of the report bucket only: each run "
-            "writes reports/<account>/<date>/<run id>.json and reports/<account>/latest.json.",
-            arn_resource(report_bucket, f"/{REPORT_KEY_PREFIX}/*"),
-        )
-        acknowledge(
-            role,
-            "IAM5",
-            "s3:GetObject and PutObject under history/ of the report bucket only: the run "
-            "history, history/<scope key>/baseline.json and last-run.json.",
-            arn_resource(report_bucket, f"/{HISTORY_KEY_PREFIX}/*"),
-        )
-        acknowledge(
-            role,
-            "IAM5",
-            "s3:GetObject and PutObject under evidence/ of the report bucket only: the first "
-            "run of each month writes evidence/<scope>/<YYYY-MM>.html and .csv.",
-            arn_resource(report_bucket, f"/{EVIDENCE_KEY_PREFIX}/*"),
-        )
-        acknowledge(
-            role,
-            "IAM5",
-            "s3:PutObject under deliveries/ of the report bucket only: one marker per "
-            "invocation (deliveries/<request id>.json) once its digest was published.",
-            arn_resource(report_bucket, f"/{DELIVERY_KEY_PREFIX}/*"),
-        )
+        acknowledge_bucket_prefixes(role, report_bucket)
 
     def _wildcard_policy(
         self, role: iam.Role, name: str, actions: list[str], reason: str
     ) -> iam.Policy:
-        policy = iam.Policy(
-            self,
-            name,
-            roles=[role],
-            statements=[iam.PolicyStatement(actions=actions, resources=["*"])],
-        )
-        acknowledge(policy, "IAM5", reason, "Resource::*")
-        return policy
+        return wildcard_policy(self, role, name, actions, reason)
 
     def _environment(self, topic: sns.ITopic, report_bucket: s3.IBucket | None) -> dict[str, str]:
         settings = self._settings

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
+from hsm_backup_audit.regions import ALL_REGIONS, cloudhsm_regions
+
 from . import constants as c
 from .function import AuditFunction
-from .settings import SettingsError
+from .settings import Settings, SettingsError
 
 # Lengths counted for values that CloudFormation fills in at deploy.
 PSEUDO_LENGTHS = {
@@ -126,4 +129,35 @@ def check_asset_size(folder: Path) -> None:
             f"the function's code would be {zipped:,} bytes zipped and {with_layer:,} "
             f"extracted with the layer, over Lambda's {c.LAMBDA_ZIPPED_MAX_BYTES:,} and "
             f"{c.LAMBDA_UNZIPPED_MAX_BYTES:,}"
+        )
+
+
+def one_lambda_seconds(settings: Settings) -> int:
+    """The reading time one 15-minute run needs at 512 MB (docs/scale.md's model): about
+    1 s of set-up an account, then 3 calls an account x region at 44 calls/s of CPU."""
+    accounts = 1 + len(settings.member_accounts)
+    regions = (
+        len(cloudhsm_regions())
+        if ALL_REGIONS in settings.regions
+        else max(len(settings.regions), 1)
+    )
+    calls = accounts * regions * c.CALLS_PER_REGION
+    return math.ceil(
+        accounts * c.ONE_LAMBDA_SECONDS_PER_ACCOUNT + calls / c.ONE_LAMBDA_CALLS_PER_SECOND
+    )
+
+
+def warn_past_one_lambda(stack: Stack, settings: Settings) -> None:
+    """A single-run deploy whose accounts x regions pass the one-Lambda ceiling: a synth
+    warning that names the fan-out (it deploys all the same)."""
+    if settings.fan_out:
+        return
+    seconds = one_lambda_seconds(settings)
+    if seconds > c.ONE_LAMBDA_READING_SECONDS:
+        Annotations.of(stack).add_warning_v2(
+            "hsm-backup-audit:one-lambda-ceiling",
+            f"{1 + len(settings.member_accounts)} accounts need about {seconds} s of reading "
+            f"in one run, past the {c.ONE_LAMBDA_READING_SECONDS} s one 15-minute Lambda has "
+            "(docs/scale.md): every run would be INCOMPLETE. Fan out on Step Functions: "
+            f"{c.CTX_FAN_OUT}=true (memberAccounts), or {c.CTX_ORGANIZATION}=true.",
         )

@@ -1,8 +1,9 @@
 """The read-only role a member account deploys, so the audit function can see its backups.
 
-It trusts only the audit function's role: the audit account is the principal and the
-condition names the role by ARN. That works before the audit stack exists (a role ARN as
-the principal would not) and survives the role being re-created.
+It trusts only the audit's roles: the audit account is the principal and the condition
+names the roles by ARN (the single-run function's, and the fan-out's batch and merge
+steps', infra/constants.py TRUSTED_ROLE_NAMES). That works before the audit stack exists
+(a role ARN as the principal would not) and survives the roles being re-created.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hsm_backup_audit.regions import ALL_REGIONS
 
 from . import constants as c
 from .nag import acknowledge
-from .security_hub import IMPORT_ACTION, default_product_arns
+from .security_hub import IMPORT_ACTION, acknowledge_every_region, default_product_arns
 from .settings import Settings
 
 READ_ACTIONS = ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"]
@@ -60,9 +61,9 @@ class MemberRoleStack(Stack):
             default=settings.audit_account_id,
         )
 
-    def audit_role_arn(self) -> str:
+    def audit_role_arns(self) -> list[str]:
         account = self.audit_account.value_as_string
-        return f"arn:{Aws.PARTITION}:iam::{account}:role/{c.AUDIT_FUNCTION_ROLE_NAME}"
+        return [f"arn:{Aws.PARTITION}:iam::{account}:role/{name}" for name in c.TRUSTED_ROLE_NAMES]
 
     @staticmethod
     def _policies(settings: Settings) -> dict[str, iam.PolicyDocument]:
@@ -83,7 +84,7 @@ class MemberRoleStack(Stack):
 
     def _build_role(self, settings: Settings) -> iam.Role:
         conditions: dict[str, dict[str, str]] = {
-            "ArnEquals": {"aws:PrincipalArn": self.audit_role_arn()}
+            "ArnEquals": {"aws:PrincipalArn": self.audit_role_arns()}
         }
         if settings.member_external_id:
             conditions["StringEquals"] = {"sts:ExternalId": settings.member_external_id}
@@ -105,4 +106,5 @@ class MemberRoleStack(Stack):
             "`all`), support no resource-level permissions: their only resource is *.",
             "Resource::*",
         )
+        acknowledge_every_region(role, settings)
         return role

@@ -3,6 +3,8 @@ function emits: they are imported from `hsm_backup_audit.constants`, never retyp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -21,6 +23,9 @@ ALARM_PERIOD = Duration.hours(1)
 QUEUE_ALARM_PERIOD = Duration.minutes(5)
 MAXIMUM = cw.Stats.MAXIMUM
 SUM = cw.Stats.SUM
+# How a run is started again, in every alarm's text.
+INVOKE_AGAIN = "invoke the function once"
+START_AGAIN = "start the state machine once (the StateMachineArn output)"
 
 
 def audit_metric(
@@ -59,15 +64,26 @@ class Monitoring(Construct):
         dead_letter_queue: sqs.IQueue,
         missed_run_hours: int | None,
         state_machine: sfn.IStateMachine | None = None,
+        steps: Mapping[str, lambda_.IFunction] | None = None,
     ) -> None:
+        """With the fan-out (`state_machine`, `steps` = {"Plan": fn, "Batch": fn, "Merge":
+        fn}) the schedule starts the state machine: each step's function gets its own
+        Errors alarm, in place of the single-run function's, and every alarm text says to
+        start the state machine again."""
         super().__init__(scope, construct_id)
         self._prefix = Stack.of(self).stack_name
+        self._again = START_AGAIN if state_machine is not None else INVOKE_AGAIN
         self.alarm_arns: list[str] = []
+        errors = (
+            [self._build_step_errors_alarm(name, fn_) for name, fn_ in steps.items()]
+            if steps
+            else [self._build_function_errors_alarm(function)]
+        )
         self.alarms = [
             self._build_noncompliant_alarm(),
             self._build_scan_errors_alarm(),
             *([self._build_no_run_alarm(missed_run_hours)] if missed_run_hours else []),
-            self._build_function_errors_alarm(function),
+            *errors,
             self._build_dead_letter_alarm(dead_letter_queue),
         ]
         if state_machine is not None:
@@ -131,7 +147,7 @@ class Monitoring(Construct):
             "ScanErrors",
             "The last audit could not read everything (INCOMPLETE). The digest's Errors "
             "section names each region or account and the API error: check the function's "
-            "role, the member roles' trust and the region list, then invoke it again.",
+            f"role, the member roles' trust and the region list, then {self._again}.",
             audit_metric(fn.METRIC_SCAN_ERRORS, SUM, ALARM_PERIOD),
             cw.TreatMissingData.IGNORE,
         )
@@ -146,7 +162,7 @@ class Monitoring(Construct):
                 f"No audit has finished in {hours} hours, longer than the schedule ever "
                 "waits between runs, so nobody is told about backups. "
                 "Check the schedule (EventBridge Scheduler), its dead-letter queue and the "
-                "function's logs and errors, fix the cause, then invoke the function once."
+                f"function's logs and errors, fix the cause, then {self._again}."
             ),
             metric=audit_metric(fn.METRIC_BACKUPS_SCANNED, cw.Stats.SAMPLE_COUNT, ALARM_PERIOD),
             threshold=1,
@@ -166,13 +182,24 @@ class Monitoring(Construct):
             cw.TreatMissingData.NOT_BREACHING,
         )
 
+    def _build_step_errors_alarm(self, step: str, function: lambda_.IFunction) -> cw.Alarm:
+        return self._above_zero_alarm(
+            f"{step}StepErrors",
+            f"The fan-out's {step.lower()} step failed in at least one invocation (the state "
+            "machine retries it; a batch that still fails leaves its accounts as error "
+            "entries in the report). The log group has one error line saying why; fix it, "
+            f"then {START_AGAIN} if the run did not finish.",
+            function.metric_errors(statistic=SUM, period=ALARM_PERIOD),
+            cw.TreatMissingData.NOT_BREACHING,
+        )
+
     def _build_dead_letter_alarm(self, queue: sqs.IQueue) -> cw.Alarm:
         return self._above_zero_alarm(
             "FailedRunsInDeadLetterQueue",
             "A scheduled run could not be delivered to the function, or failed after "
             "Lambda's retries, and was parked in the schedule's dead-letter queue. Read the "
-            "message (its error says why) and the function's logs, fix the cause, invoke the "
-            "function once, then delete the message.",
+            "message (its error says why) and the function's logs, fix the cause, "
+            f"{self._again}, then delete the message.",
             queue.metric_approximate_number_of_messages_visible(
                 statistic=MAXIMUM, period=QUEUE_ALARM_PERIOD
             ),

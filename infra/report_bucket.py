@@ -1,5 +1,10 @@
 """The report bucket (on by default): every run's complete JSON report, kept as audit
-evidence, and the run history the next run compares with (history/)."""
+evidence, and the run history the next run compares with (history/).
+
+Everything written here expires, old versions included: reports and history after
+reportExpirationDays; the fan-out's working files (fanout/, its map-results/) and the
+delivery markers (deliveries/) after a few days. Unfinished multipart uploads are aborted
+bucket-wide."""
 
 from __future__ import annotations
 
@@ -7,8 +12,15 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from hsm_backup_audit.constants import FIXES_KEY_PREFIX, HISTORY_KEY_PREFIX, REPORT_KEY_PREFIX
+from hsm_backup_audit.constants import (
+    DELIVERY_KEY_PREFIX,
+    FANOUT_KEY_PREFIX,
+    FIXES_KEY_PREFIX,
+    HISTORY_KEY_PREFIX,
+    REPORT_KEY_PREFIX,
+)
 
+from . import constants as c
 from .constants import REPORT_GLACIER_AFTER_DAYS
 from .nag import acknowledge
 
@@ -51,6 +63,11 @@ class ReportBucket(Construct):
                 self._build_lifecycle_rule(expiration_days),
                 self._build_history_rule(expiration_days),
                 self._build_fixes_rule(expiration_days),
+                *self._build_working_file_rules(),
+                s3.LifecycleRule(
+                    id="AbortIncompleteUploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(c.INCOMPLETE_UPLOAD_DAYS),
+                ),
             ],
             **lock,
         )
@@ -78,7 +95,6 @@ class ReportBucket(Construct):
             ],
             expiration=Duration.days(expiration_days),
             noncurrent_version_expiration=Duration.days(expiration_days),
-            abort_incomplete_multipart_upload_after=Duration.days(1),
         )
 
     @staticmethod
@@ -88,8 +104,30 @@ class ReportBucket(Construct):
             prefix=f"{HISTORY_KEY_PREFIX}/",
             expiration=Duration.days(expiration_days),
             noncurrent_version_expiration=Duration.days(expiration_days),
-            abort_incomplete_multipart_upload_after=Duration.days(1),
         )
+
+    @staticmethod
+    def _build_working_file_rules() -> list[s3.LifecycleRule]:
+        """fanout/ (and, in a rule of its own, the Map's fanout/map-results/) and
+        deliveries/: current versions after a few days, replaced ones after a day."""
+        rules = (
+            ("ExpireFanOutWorkingFiles", f"{FANOUT_KEY_PREFIX}/", c.FANOUT_EXPIRATION_DAYS),
+            (
+                "ExpireMapResults",
+                f"{FANOUT_KEY_PREFIX}/{c.FANOUT_MAP_RESULTS_FOLDER}/",
+                c.FANOUT_EXPIRATION_DAYS,
+            ),
+            ("ExpireDeliveryMarkers", f"{DELIVERY_KEY_PREFIX}/", c.DELIVERY_EXPIRATION_DAYS),
+        )
+        return [
+            s3.LifecycleRule(
+                id=rule_id,
+                prefix=prefix,
+                expiration=Duration.days(days),
+                noncurrent_version_expiration=Duration.days(c.NONCURRENT_WORKING_FILES_DAYS),
+            )
+            for rule_id, prefix, days in rules
+        ]
 
     @staticmethod
     def _build_fixes_rule(expiration_days: int) -> s3.LifecycleRule:
@@ -99,5 +137,4 @@ class ReportBucket(Construct):
             prefix=f"{FIXES_KEY_PREFIX}/",
             expiration=Duration.days(expiration_days),
             noncurrent_version_expiration=Duration.days(expiration_days),
-            abort_incomplete_multipart_upload_after=Duration.days(1),
         )

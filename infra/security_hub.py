@@ -6,11 +6,13 @@ a finding only from the account it names)."""
 from __future__ import annotations
 
 from aws_cdk import Aws
+from constructs import IConstruct
 
 from hsm_backup_audit.aws.cloudhsm import all_regions
 from hsm_backup_audit.aws.security_hub import partition_of
 from hsm_backup_audit.engine.asff import product_arn
 
+from .nag import acknowledge
 from .settings import ALL_REGIONS, Settings
 
 IMPORT_ACTION = "securityhub:BatchImportFindings"
@@ -20,7 +22,28 @@ def default_product_arns(settings: Settings) -> list[str]:
     """This stack's account's default product in each region the audit reads (and so
     imports into): the regions the function resolves, in the partition the function
     computes for each (the stack's own region and partition when none are set)."""
-    regions = all_regions() if settings.regions == (ALL_REGIONS,) else list(settings.regions)
+    if settings.regions == (ALL_REGIONS,):
+        # Every region of the partition: one ARN with a region wildcard, not one per region
+        # (32 of them made a third of IAM's 10,240-character budget for a role's policies).
+        partitions = sorted({partition_of(region) for region in all_regions()})
+        return [product_arn(partition, "*", Aws.ACCOUNT_ID) for partition in partitions]
+    regions = list(settings.regions)
     if not regions:
         return [product_arn(Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID)]
     return [product_arn(partition_of(region), region, Aws.ACCOUNT_ID) for region in regions]
+
+
+def acknowledge_every_region(construct: IConstruct, settings: Settings) -> None:
+    """With regions=all, the import's resource is the default product in every region of
+    the partition (a region wildcard): cdk-nag's IAM5 acknowledged for exactly that ARN."""
+    if settings.regions != (ALL_REGIONS,):
+        return
+    for partition in sorted({partition_of(region) for region in all_regions()}):
+        acknowledge(
+            construct,
+            "IAM5",
+            "BatchImportFindings into this account's own default product in every region of "
+            "the partition: regions=all audits (and so imports into) each enabled region.",
+            f"Resource::arn:{partition}:securityhub:*:<AWS::AccountId>:product/"
+            "<AWS::AccountId>/default",
+        )

@@ -71,6 +71,8 @@ class Settings:
     stack_set_targets: tuple[str, ...] = ()
     stack_set_call_as: str = "SELF"
     security_hub: bool = False
+    # The Step Functions fan-out: organization=true, or fanOut=true (memberAccounts).
+    fan_out: bool = False
     auto_fix: str | None = None  # "never-expires": the scheduled run sets NeverExpires back
 
 
@@ -257,6 +259,11 @@ def read_settings(node: Node) -> Settings:
     if units and not organization:
         raise SettingsError(f"{c.CTX_ORGANIZATIONAL_UNITS} needs {c.CTX_ORGANIZATION}=true")
     stack_set, targets, call_as = _stack_set(node, units)
+    if stack_set and not _text(node, c.CTX_AUDIT_ACCOUNT_ID):
+        raise SettingsError(
+            f"{c.CTX_MEMBER_ROLE_STACK_SET} needs {c.CTX_AUDIT_ACCOUNT_ID}: the account the "
+            "audit stack runs in, which every member role will trust"
+        )
     if organization and _text(node, c.CTX_MEMBER_ACCOUNTS):
         raise SettingsError(
             f"{c.CTX_MEMBER_ACCOUNTS} and {c.CTX_ORGANIZATION}=true are two ways to name the "
@@ -308,5 +315,6 @@ def read_settings(node: Node) -> Settings:
         stack_set_targets=targets,
         stack_set_call_as=call_as,
         security_hub=_flag(node, c.CTX_SECURITY_HUB),
+        fan_out=organization or _flag(node, c.CTX_FAN_OUT),
         auto_fix=_auto_fix(node),
     )

@@ -167,7 +167,7 @@ def run_scan(args: argparse.Namespace) -> int:
         )
     )
     if args.baseline:
-        report.changes = compute_changes(report, baseline)
+        report.changes = compute_changes(report, baseline, policy)
     info = recorder.partial_info(report) if args.format == "partial" else None
     _print(report, args.format, info)
     if args.security_hub:
@@ -180,7 +180,8 @@ def run_scan(args: argparse.Namespace) -> int:
             if args.organization
             else None,
         )
-        outcome = import_run(report, policy, sessions, args.endpoint_url)
+        # Under the run's deadline too: nothing starts after it, nothing is waited for.
+        outcome = import_run(report, policy, sessions, args.endpoint_url, deadline.should_stop)
         for line in security_hub_lines(outcome):
             if line:
                 print(f"hsm-backup-audit: {line.strip()}", file=sys.stderr)

@@ -37,6 +37,13 @@ MAX_SECONDS_LIMIT = 86400
 CLOCK_SKEW_SECONDS = 300
 DEFAULT_MAX_WORKERS = 16
 MAX_WORKERS_LIMIT = 256
+# Lambda's own quotas (1,024 file descriptors, 1,024 processes and threads) bound what a
+# run may hold open, whatever the number of accounts (docs/reliability.md, "Quotas"):
+# accounts are set up (AssumeRole, DescribeRegions) this many side by side,
+ACCOUNT_SETUP_WORKERS = 16
+# and a CloudHSM client (one account, one region) runs at most its three listings at once,
+# so it never needs more connections than that. A client is closed once its listings end.
+CLOUDHSM_CLIENT_CONNECTIONS = 3
 
 
 class Rule(StrEnum):
@@ -125,6 +132,10 @@ DIMENSION_SERVICE = "service"
 DIMENSION_RULE = "Rule"
 DIMENSION_REGION = "Region"
 DIMENSION_ACCOUNT = "Account"
+# `Findings` by `Account`: only accounts with findings, the most findings first, at most this
+# many a run. Each (metric, dimensions) series is a billed custom metric, so a run's count stays
+# bounded however many accounts it audits: 7 totals + one per rule + one per region + this.
+METRIC_ACCOUNTS_MAX = 50
 
 # --- Lambda environment variable keys -------------------------------------------
 ENV_TOPIC_ARN = "TOPIC_ARN"
@@ -141,6 +152,9 @@ ENV_ORGANIZATION = "ORGANIZATION"
 ENV_MEMBER_ROLE_NAME = "MEMBER_ROLE_NAME"
 ENV_ORGANIZATIONAL_UNITS = "ORGANIZATIONAL_UNITS"
 ENV_SECURITY_HUB = "SECURITY_HUB"
+# The fan-out's batch size (ItemBatcher), on its step functions only: the merge counts the
+# batches that wrote no partial report when the Distributed Map stops.
+ENV_FANOUT_BATCH_SIZE = "FANOUT_BATCH_SIZE"
 ENV_AUTO_FIX = "AUTO_FIX"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -217,6 +231,8 @@ EVIDENCE_KEY_PREFIX = "evidence"
 ASFF_SCHEMA_VERSION = "2018-10-08"
 SECURITY_HUB_BATCH_SIZE = 100  # BatchImportFindings takes 1 to 100 findings a call
 SECURITY_HUB_MAX_WORKERS = 8  # (account, region) imports sent side by side
+# Each import sends its batches one after another on its own client, closed when done.
+SECURITY_HUB_CLIENT_CONNECTIONS = 1
 # No Security Hub call starts with less than this left of the invocation: the report and
 # the digest (inside TIME_RESERVE_SECONDS) still go out, saying what was not imported.
 SECURITY_HUB_STOP_SECONDS = 30

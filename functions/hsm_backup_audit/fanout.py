@@ -35,8 +35,10 @@ def batch_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def merge_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Emits the run's metrics, as the single run's handler does."""
-    return merge_run(event, configuration(), context.aws_request_id, _session())
+    """Emits the run's metrics, as the single run's handler does; runs under the
+    invocation's remaining time, as it does."""
+    budget = TimeBudget(context.get_remaining_time_in_millis)
+    return merge_run(event, configuration(), context.aws_request_id, _session(), budget)
 
 
 def _session() -> boto3.session.Session:

@@ -33,7 +33,7 @@ from .constants import (
     Status,
 )
 from .engine.audit import Report
-from .engine.changes import compute_changes
+from .engine.changes import compute_changes, to_archive
 from .engine.digest_sections import auto_fix_lines
 from .engine.security_hub_outcome import SecurityHubOutcome
 from .observability import logger, tracer
@@ -244,7 +244,7 @@ def summarise(report: Report, delivery: Delivery) -> dict[str, Any]:
         "backups_noncompliant": report.backups_noncompliant,
         "findings": len(report.findings),
         "new_findings": len(changes.new) if changes else 0,
-        "resolved_findings": len(changes.resolved) if changes else 0,
+        "resolved_findings": len(to_archive(changes)),
         "baseline_run_id": changes.baseline_run_id if changes else None,
         "scan_errors": len(report.errors),
         "stopped_early": any(e.code == DEADLINE_CODE for e in report.errors),
@@ -283,7 +283,7 @@ def finish_run(
     report.run_id = run_id
     outbox = Outbox.for_run(session, config.topic_arn, config.report_bucket)
     history = read_run_history(config, outbox)
-    report.changes = compute_changes(report, history.baseline)
+    report.changes = compute_changes(report, history.baseline, config.policy)
     security_hub = _import_to_security_hub(report, config, session, budget)
     fixes = _auto_fix(report, config, session, outbox, budget)
     reason = publish_reason(report, config, history)

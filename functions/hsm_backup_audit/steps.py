@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import re
 import time
 from dataclasses import replace
@@ -36,6 +38,7 @@ from .aws.scanner import ScanRequest, scan
 from .configuration import Configuration, ConfigurationError
 from .constants import (
     ACCOUNT_ID_PATTERN,
+    ENV_FANOUT_BATCH_SIZE,
     ENV_REPORT_BUCKET,
     FANOUT_KEY_PREFIX,
     MAX_REPORT_BYTES,
@@ -86,6 +89,18 @@ class RunInfo(_Document):
     @property
     def partials(self) -> str:
         return self.prefix + PARTIALS_FOLDER
+
+
+class MapError(_Document):
+    """What the Map's Catch puts in `$.batches_error` when the Distributed Map stops (past
+    its tolerated failure percentage, or the item reader or result writer failing)."""
+
+    Error: str = "States.ALL"
+    Cause: str = ""
+
+
+class MergeInput(RunInfo):
+    batches_error: MapError | None = None
 
 
 class BatchEvent(_Document):
@@ -251,10 +266,17 @@ def _role_in(role_arn: str, account_id: str) -> bool:
 
 # --- merge -----------------------------------------------------------------------------
 def merge_run(
-    event: Any, config: Configuration, request_id: str, session: boto3.session.Session
+    event: Any,
+    config: Configuration,
+    request_id: str,
+    session: boto3.session.Session,
+    budget: TimeBudget | None = None,
 ) -> dict[str, Any]:
-    """Merge what the batches wrote, then finish the run as a single run does."""
-    info: RunInfo = _parse(RunInfo, event, "merge")
+    """Merge what the batches wrote, then finish the run as a single run does, under the
+    invocation's own time budget: the Security Hub import stops SECURITY_HUB_STOP_SECONDS
+    before the end, so the report, the history and the digest (saying what was not
+    imported) still go out."""
+    info: MergeInput = _parse(MergeInput, event, "merge")
     s3 = _s3(session)
     planned = json.loads(
         s3.get_object(Bucket=info.bucket, Key=info.prefix + PLAN_NAME)["Body"].read()
@@ -267,11 +289,14 @@ def merge_run(
         include_shared=config.policy.include_shared,
         policy_source=config.policy_source,
     )
+    errors = [ScanError(**error) for error in planned["errors"]]
+    if info.batches_error is not None:
+        errors.append(map_stopped(info.batches_error, planned["accounts"], len(partials)))
     merged = merge(
         partials,
         planned_accounts=planned["accounts"],
         generated_at=info.generated_at,
-        errors=[ScanError(**error) for error in planned["errors"]],
+        errors=errors,
         empty_scope=scope,
     )
     merged.report.duration_seconds = time.time() - info.generated_at.timestamp()
@@ -281,7 +306,31 @@ def merge_run(
             merged.report.scope,
             accounts_skipped=tuple(sorted((str(a), str(s)) for a, s in skipped.items())),
         )
-    return finish_run(merged.report, config, request_id, session)
+    return finish_run(merged.report, config, request_id, session, budget)
+
+
+MAP_CAUSE_SHOWN = 300
+
+
+def map_stopped(error: MapError, accounts: list[str], partials: int) -> ScanError:
+    """One error entry, one line in the digest: why the Map stopped, how many batches
+    failed (the batches planned, from the batch size, less the partial reports written),
+    and the Map's first error."""
+    size = os.environ.get(ENV_FANOUT_BATCH_SIZE, "")
+    own = accounts[0] if accounts else "unknown"
+    cause = " ".join(error.Cause.split())[:MAP_CAUSE_SHOWN] or "no cause given"
+    if size.isdigit() and int(size) > 0:
+        planned = math.ceil(len(accounts) / int(size))
+        failed = f"{max(planned - partials, 0)} of {planned} batches failed"
+    else:
+        failed = f"{partials} partial reports written for {len(accounts)} accounts"
+    return ScanError(
+        own,
+        GLOBAL,
+        "Batches",
+        error.Error,
+        f"the Distributed Map stopped: {failed}; first error: {error.Error}: {cause}",
+    )
 
 
 def _read_partials(s3: Any, info: RunInfo) -> Any:

@@ -356,6 +356,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip-speed", action="store_true", help="leave out the overhead comparison"
     )
     parser.add_argument(
+        "--org-accounts",
+        type=int,
+        default=fanout.ORG_ACCOUNTS,
+        help=f"accounts in the simulated organization ({fanout.ORG_ACCOUNTS:,})",
+    )
+    parser.add_argument(
         "--section",
         choices=["all", "changes", "fanout", "evidence", "fix"],
         default="all",
@@ -381,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.section in ("all", "fix"):
         targets += fix_plan_targets()
     if args.section in ("all", "fanout"):
-        targets += [Target(*target) for target in fanout.run(say, args.latency)]
+        targets += [Target(*target) for target in fanout.run(say, args.latency, args.org_accounts)]
     say()
     say(f"== Targets ({time.monotonic() - started:.0f} s in all)")
     for target in targets:

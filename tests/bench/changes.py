@@ -20,6 +20,7 @@ from typing import Any
 from hsm_backup_audit.constants import RULE_SEVERITY, Rule, Status
 from hsm_backup_audit.engine.audit import Report, Scope
 from hsm_backup_audit.engine.changes import compute_changes
+from hsm_backup_audit.engine.coverage import LISTINGS, Coverage, backup_mark
 from hsm_backup_audit.engine.digest import render_digest
 from hsm_backup_audit.engine.model import Finding
 from hsm_backup_audit.engine.report import to_json
@@ -52,7 +53,17 @@ def _finding(n: int) -> Finding:
     )
 
 
-def run_of(numbers: range | list[int], at: datetime) -> Report:
+def coverage_of(listed: range) -> Coverage:
+    """Every cell read completely, listing these backups (as a scan's coverage has them)."""
+    read = frozenset((ACCOUNT, region, kind) for region in REGIONS for kind in LISTINGS)
+    marks = frozenset(
+        backup_mark(ACCOUNT, REGIONS[(n // PER_CLUSTER) % len(REGIONS)], f"backup-{n:011d}")
+        for n in listed
+    )
+    return Coverage(read, backups=marks, clusters=frozenset())
+
+
+def run_of(numbers: range | list[int], at: datetime, listed: range | None = None) -> Report:
     findings = sorted((_finding(n) for n in numbers), key=Finding.sort_key)
     return Report(
         status=Status.NON_COMPLIANT,
@@ -63,6 +74,7 @@ def run_of(numbers: range | list[int], at: datetime) -> Report:
         errors=[],
         by_region=dict.fromkeys(REGIONS, len(findings) // len(REGIONS)),
         run_id=f"{at:%Y%m%dT%H%M%SZ}-bench",
+        coverage=coverage_of(listed if listed is not None else range(0)),
     )
 
 
@@ -94,7 +106,10 @@ def measure(findings: int = 100_000) -> list[Figure]:
     monday.changes = compute_changes(monday, None)
     baseline = json.loads(to_json(monday))  # as read back from S3 (untimed)
     tenth = findings // 10
-    tuesday = run_of(range(tenth, findings + tenth), MONDAY + timedelta(days=1))
+    # Tuesday still lists Monday's fixed backups: their findings resolve as "fixed"
+    tuesday = run_of(
+        range(tenth, findings + tenth), MONDAY + timedelta(days=1), listed=range(findings + tenth)
+    )
 
     def changes() -> None:
         tuesday.changes = compute_changes(tuesday, baseline)
@@ -102,6 +117,7 @@ def measure(findings: int = 100_000) -> list[Figure]:
     changes()
     assert tuesday.changes is not None
     assert (len(tuesday.changes.new), len(tuesday.changes.resolved)) == (tenth, tenth)
+    assert {gone.reason for gone in tuesday.changes.resolved} == {"fixed"}
 
     def digest() -> None:
         render_digest(tuesday, run_id="bench", report_url="s3://bucket/reports/bench.json")

@@ -70,7 +70,10 @@ def test_shards_merged_on_the_command_line_equal_one_scan(
     merged_code = main(["merge", *parts, "--format", "json"])
     merged = json.loads(capsys.readouterr().out)
     # Then it is the one-scan report, with the same exit code: the shared backup counted
-    # once, judged as the owner's (its 30-day retention makes it overdue)
+    # once, judged as the owner's (its 30-day retention makes it overdue); the caller's
+    # account, read by both shards, is noted as an overlap
+    overlaps = merged["coverage"].pop("overlaps")
+    assert overlaps == [{"account_id": DEFAULT_ACCOUNT, "region": PRIMARY}]
     assert (merged_code, without_time(merged)) == (code, without_time(single))
     assert merged["summary"]["backups_scanned"] == 3 + 4 + 2
     about_old = {

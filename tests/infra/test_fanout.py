@@ -1,6 +1,7 @@
 """Organization mode's fan-out on the synthesized template: the state machine's states and
-their order, the Distributed Map's settings, the exact grants of its role, the schedule,
-the dead-letter queue and the alarm that cover it, and cdk-nag."""
+their order, retries, the Distributed Map's settings, the exact grants of its role and of
+each step's role, the schedule, the dead-letter queue and the alarms that cover it, and
+cdk-nag."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
 
 from hsm_backup_audit import fanout as handlers
 from hsm_backup_audit.steps import RunInfo
@@ -38,11 +38,49 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     )
 
 
-def fanout_grants(ids: dict[str, str]) -> set[tuple[tuple[str, ...], str]]:
-    """What the fan-out adds to the function's role: its working files."""
+def step_role(synth: Synth, step: str) -> str:
+    """The logical id of one step's role (Plan, Batch, Merge)."""
+    (role,) = [
+        name
+        for name in synth.audit.find_resources("AWS::IAM::Role")
+        if name.startswith(f"FanOutRoles{step}Role")
+    ]
+    return role
+
+
+def step_grants(ids: dict[str, str]) -> dict[str, set[tuple[tuple[str, ...], str]]]:
+    """Each step's exact grants in organization mode (no Security Hub, the stack's region)."""
+    bucket = f"{ids['bucket']}.Arn"
+    common = {
+        (("logs:CreateLogStream", "logs:PutLogEvents"), f"{ids['log']}.Arn"),
+        (("xray:PutTelemetryRecords", "xray:PutTraceSegments"), "*"),
+    }
+    member_role = (
+        ("sts:AssumeRole",),
+        "arn:AWS::Partition.Ref:iam::*:role/hsm-backup-audit-member",
+    )
     return {
-        (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/fanout/*"),
-        (("s3:ListBucket",), f"{ids['bucket']}.Arn"),
+        "Plan": common
+        | {(("s3:PutObject",), f"{bucket}/fanout/*"), (("organizations:ListAccounts",), "*")},
+        "Batch": common
+        | {
+            (("cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"), "*"),
+            (("s3:PutObject",), f"{bucket}/fanout/*/partials/*"),
+            (("s3:GetObject",), f"{bucket}/fanout/*/plan.json"),
+            member_role,
+        },
+        "Merge": common
+        | {
+            (("s3:GetObject",), f"{bucket}/fanout/*"),
+            (("s3:GetObject", "s3:PutObject"), f"{bucket}/reports/*"),
+            (("s3:GetObject", "s3:PutObject"), f"{bucket}/history/*"),
+            (("s3:GetObject", "s3:PutObject"), f"{bucket}/evidence/*"),
+            (("s3:GetObjectVersion",), f"{bucket}/history/*"),
+            (("s3:PutObject",), f"{bucket}/deliveries/*"),
+            (("s3:ListBucket", "s3:ListBucketVersions"), bucket),
+            (("sns:Publish",), f"{ids['topic']}.Ref"),
+            (("kms:Decrypt", "kms:GenerateDataKey"), f"{ids['key']}.Arn"),
+        },
     }
 
 
@@ -98,7 +136,6 @@ def test_plan_then_the_distributed_map_of_batches_then_merge(organization: Synth
     assert list(processor["States"]) == ["AuditBatch"]
     child = processor["States"]["AuditBatch"]
     assert child["Resource"] == f"<{functions['batch_handler']}>" and child["End"] is True
-    assert "Lambda.TooManyRequestsException" in child["Retry"][0]["ErrorEquals"]
     # too many failed batches still end in the merge (every missing account an error
     # entry), and the Map's results never replace the plan's output the merge reads
     assert batches["Catch"] == [
@@ -106,6 +143,25 @@ def test_plan_then_the_distributed_map_of_batches_then_merge(organization: Synth
     ]
     assert batches["ResultPath"] is None
     assert asl["TimeoutSeconds"] == 4 * 3600
+
+
+def test_every_step_retries_throttling_with_capped_backoff_and_full_jitter(
+    organization: Synth,
+) -> None:
+    states = definition(organization)["States"]
+    batch = states["Batches"]["ItemProcessor"]["States"]["AuditBatch"]
+    for state, attempts, cap in (
+        (states["Plan"], 6, 60),
+        (states["Merge"], 6, 60),
+        (batch, 12, 120),  # a throttled batch waits for capacity: never counted as failed
+    ):
+        (retry,) = state["Retry"]
+        assert "Lambda.TooManyRequestsException" in retry["ErrorEquals"]
+        assert {"Lambda.ServiceException", "Lambda.SdkClientException"} <= set(retry["ErrorEquals"])
+        assert retry["MaxAttempts"] == attempts
+        assert retry["IntervalSeconds"] == 2 and retry["BackoffRate"] == 2
+        assert retry["MaxDelaySeconds"] == cap
+        assert retry["JitterStrategy"] == "FULL"
 
 
 def test_the_map_reads_the_plans_work_list_and_batches_accounts(organization: Synth) -> None:
@@ -122,7 +178,7 @@ def test_the_map_reads_the_plans_work_list_and_batches_accounts(organization: Sy
         "BatchInput": {f"{key}.$": f"$.{key}" for key in RUN_KEYS},
     }
     assert set(RUN_KEYS) == {"run", "bucket", "prefix", "generated_at"}
-    assert batches["MaxConcurrency"] == 40
+    assert batches["MaxConcurrency"] == 8  # a new account's Lambda concurrency quota (10) - 2
     assert batches["ToleratedFailurePercentage"] == 10
     assert batches["ResultWriter"]["Parameters"] == {
         "Bucket": f"<{ids['bucket']}>",
@@ -137,19 +193,36 @@ def test_batch_size_concurrency_and_tolerance_come_from_context(tuned: Synth) ->
     assert "ToleratedFailurePercentage" not in batches  # 0: the service's default, left out
 
 
-def test_the_steps_run_the_audit_code_as_the_audit_role_with_its_environment(
+def test_the_steps_run_the_audit_code_with_its_environment_each_under_its_own_role(
     organization: Synth,
 ) -> None:
     ids = _ids(organization)
     audit = organization.audit.find_resources("AWS::Lambda::Function")[ids["function"]]
+    roles = set()
     for name, handler in _functions(organization).items():
         module, function = handler.rsplit(".", 1)
         assert module == "hsm_backup_audit.fanout" and callable(getattr(handlers, function))
         properties = organization.audit.find_resources("AWS::Lambda::Function")[name]["Properties"]
-        assert properties["Role"] == audit["Properties"]["Role"], "member roles trust this role"
-        assert properties["Environment"] == audit["Properties"]["Environment"]
+        step = function.removesuffix("_handler").capitalize()
+        assert properties["Role"] == {"Fn::GetAtt": [step_role(organization, step), "Arn"]}
+        roles.add(properties["Role"]["Fn::GetAtt"][0])
+        variables = dict(properties["Environment"]["Variables"])
+        assert variables.pop("FANOUT_BATCH_SIZE") == "10"  # the merge counts failed batches
+        assert variables == audit["Properties"]["Environment"]["Variables"]
         assert properties["LoggingConfig"] == audit["Properties"]["LoggingConfig"]
-    assert len(_functions(organization)) == 3
+    assert len(_functions(organization)) == 3 and len(roles) == 3
+    # the steps that assume member roles carry the names the member roles trust
+    names = {
+        step: organization.audit.find_resources("AWS::IAM::Role")[step_role(organization, step)][
+            "Properties"
+        ].get("RoleName")
+        for step in ("Plan", "Batch", "Merge")
+    }
+    assert names == {
+        "Plan": None,
+        "Batch": "hsm-backup-audit-batch",
+        "Merge": "hsm-backup-audit-merge",
+    }
 
 
 def test_the_state_machine_role_grants_exactly_what_the_definition_needs(
@@ -181,8 +254,9 @@ def test_the_state_machine_role_grants_exactly_what_the_definition_needs(
         (("states:StartExecution",), f"{machine_id}.Ref"),
         (("states:DescribeExecution", "states:StopExecution"), f"{executions}:*"),
         (("states:RedriveExecution",), f"{executions}/*:*"),
-        # the item reader (work list) and the result writer, in the report bucket
-        (("s3:GetObject",), f"arn:AWS::Partition.Ref:s3:::{ids['bucket']}.Ref/*"),
+        # the item reader (work lists) and the result writer, under fanout/ only: never
+        # reports/ or history/
+        (("s3:GetObject",), f"{ids['bucket']}.Arn/fanout/*"),
         (
             (
                 "s3:AbortMultipartUpload",
@@ -190,7 +264,7 @@ def test_the_state_machine_role_grants_exactly_what_the_definition_needs(
                 "s3:ListMultipartUploadParts",
                 "s3:PutObject",
             ),
-            f"arn:AWS::Partition.Ref:s3:::{ids['bucket']}.Ref/*",
+            f"{ids['bucket']}.Arn/fanout/map-results/*",
         ),
         # execution logs and X-Ray: no resource-level permissions exist for these
         (
@@ -218,31 +292,32 @@ def test_the_state_machine_role_grants_exactly_what_the_definition_needs(
     }
 
 
-def test_the_function_role_may_use_only_the_fanout_folder_of_the_bucket(
-    organization: Synth,
-) -> None:
+def test_each_step_role_grants_exactly_what_its_step_calls(organization: Synth) -> None:
     ids = _ids(organization)
-    role = _role_id(organization.audit, lambda p: p.get("RoleName") == "hsm-backup-audit-function")
-    grants = granted(organization.audit, role)
-    assert (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/fanout/*") in grants
-    assert (("s3:ListBucket",), f"{ids['bucket']}.Arn") in grants
-    organization.audit.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        {
-                            "Action": "s3:ListBucket",
-                            "Condition": {"StringLike": {"s3:prefix": ["fanout/*"]}},
-                            "Effect": "Allow",
-                            "Resource": {"Fn::GetAtt": [ids["bucket"], "Arn"]},
-                        }
-                    ]
-                )
-            }
-        },
+    for step, expected in step_grants(ids).items():
+        assert granted(organization.audit, step_role(organization, step)) == expected, step
+    # the single-run function's role gets nothing of the fan-out's
+    function_role = _role_id(
+        organization.audit, lambda p: p.get("RoleName") == "hsm-backup-audit-function"
     )
+    assert not any(
+        "fanout" in resource for _, resource in granted(organization.audit, function_role)
+    )
+
+
+def test_every_bucket_listing_is_limited_to_prefixes(organization: Synth) -> None:
+    listings = [
+        statement
+        for policy in organization.audit.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:ListBucket" in statement["Action"]
+    ]
+    assert len(listings) == 2  # the single-run function's and the merge step's
+    prefixes = sorted(tuple(s["Condition"]["StringLike"]["s3:prefix"]) for s in listings)
+    assert prefixes == [
+        ("fanout/*", "reports/*", "history/*", "deliveries/*", "evidence/*"),
+        ("reports/*", "history/*", "deliveries/*", "evidence/*"),
+    ]
 
 
 def test_the_schedule_starts_the_state_machine_and_failures_are_parked_and_alarm(
@@ -298,8 +373,17 @@ def test_cdk_nag_passes_and_each_fanout_acknowledgement_has_a_reason(organizatio
         for construct in found["violatingConstructs"]
         if "/FanOut/" in construct["constructPath"]
     }
-    assert len(fanout) == 7  # Resource::*, bucket/*, 2 x executions, 3 x function:*
+    # state machine: Resource::*, fanout/*, fanout/map-results/*, 2 x executions,
+    # 3 x function:*; the steps' roles: their traces, CloudHSM reads, organization, member
+    # roles, and their prefixes of the bucket
     assert all(len(reason) > 60 for reason in fanout.values())
+    assert {
+        "AwsSolutions-IAM5[Resource::*]",
+        f"AwsSolutions-IAM5[Resource::<{_ids(organization)['bucket']}.Arn>/fanout/*]",
+        f"AwsSolutions-IAM5[Resource::<{_ids(organization)['bucket']}.Arn>/fanout/map-results/*]",
+        f"AwsSolutions-IAM5[Resource::<{_ids(organization)['bucket']}.Arn>/fanout/*/partials/*]",
+    } <= set(fanout)
+    assert not any(rule.endswith(".Ref>/*]") or rule.endswith(".Arn>/*]") for rule in fanout)
 
 
 @pytest.mark.parametrize(

@@ -104,8 +104,9 @@ def _base_grants(ids: dict[str, str]) -> set[Statement]:
 
 def _bucket_grants(ids: dict[str, str]) -> set[Statement]:
     """Reports, the run history and the monthly evidence written and read back; delivery
-    markers written; the bucket listed, so that a history pointer not written yet reads as
-    404, not 403, and a marker's key can be looked up; the history's versions read."""
+    markers written; the history's versions read; the bucket listed under those prefixes
+    only (the s3:prefix condition is checked in test_fanout.py), so a history pointer, a
+    marker or an evidence page is looked up by listing its key."""
     return {
         (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/reports/*"),
         (("s3:GetObject", "s3:PutObject"), f"{ids['bucket']}.Arn/history/*"),

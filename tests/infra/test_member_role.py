@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.constants import AUDIT_FUNCTION_ROLE_NAME, MEMBER_ROLE_NAME
+from infra.constants import MEMBER_ROLE_NAME, TRUSTED_ROLE_NAMES
 
 from .conftest import AUDIT_ACCOUNT, EXTERNAL_ID, Synth
 
@@ -15,19 +15,31 @@ def _role(synth: Synth) -> dict[str, Any]:
     return properties
 
 
-def _audit_role_arn() -> dict[str, Any]:
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":iam::",
-                {"Ref": "AuditAccountId"},
-                f":role/{AUDIT_FUNCTION_ROLE_NAME}",
-            ],
-        ]
-    }
+def _audit_role_arn() -> list[dict[str, Any]]:
+    """The single-run function's role, and the fan-out's batch and merge roles."""
+    return [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":iam::",
+                    {"Ref": "AuditAccountId"},
+                    f":role/{name}",
+                ],
+            ]
+        }
+        for name in TRUSTED_ROLE_NAMES
+    ]
+
+
+def test_the_trusted_roles_are_the_function_batch_and_merge() -> None:
+    assert TRUSTED_ROLE_NAMES == (
+        "hsm-backup-audit-function",
+        "hsm-backup-audit-batch",
+        "hsm-backup-audit-merge",
+    )
 
 
 def test_member_role_trusts_only_the_audit_function_role(full: Synth) -> None:

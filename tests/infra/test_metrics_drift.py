@@ -39,10 +39,14 @@ def emf(
 ) -> list[Any]:
     """Every EMF document one handler run prints (two accounts, so Account is emitted).
 
-    A small fleet is enough: every run emits every metric, zeros included.
+    A small fleet is enough: every run emits every metric, zeros included, and Findings by
+    Account for the accounts with findings (one never-expiring backup here).
     """
     fleet = Fleet()
-    fleet.add_daily_backups(PRIMARY, fleet.add_cluster(PRIMARY), days=3, now=datetime.now(UTC))
+    ids = fleet.add_daily_backups(
+        PRIMARY, fleet.add_cluster(PRIMARY), days=3, now=datetime.now(UTC)
+    )
+    fleet.backend(PRIMARY).backups[ids[0]].never_expires = True
     inbox = create_topic_and_inbox()
     for key in (fn.ENV_POLICY_FILE, fn.ENV_REPORT_BUCKET, fn.ENV_EXTERNAL_ID, fn.ENV_NOTIFY):
         monkeypatch.delenv(key, raising=False)

@@ -6,7 +6,11 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.constants import REPORT_GLACIER_AFTER_DAYS
+from infra.constants import (
+    DELIVERY_EXPIRATION_DAYS,
+    FANOUT_EXPIRATION_DAYS,
+    REPORT_GLACIER_AFTER_DAYS,
+)
 
 from .conftest import Synth, synthesize
 
@@ -22,7 +26,7 @@ def test_reports_are_archived_but_the_history_never_is(default: Synth) -> None:
     # The function reads history/ every run: a pointer in Glacier could not be read.
     (bucket,) = default.audit.find_resources("AWS::S3::Bucket").values()
     rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
-    assert set(rules) == {"ArchiveThenExpireReports", "ExpireHistory", "ExpireFixJournals"}
+    assert set(rules) >= {"ArchiveThenExpireReports", "ExpireHistory", "ExpireFixJournals"}
     assert rules["ArchiveThenExpireReports"]["Prefix"] == "reports/"
     assert rules["ArchiveThenExpireReports"]["ExpirationInDays"] == 730  # reportExpirationDays
     assert rules["ExpireHistory"] == {
@@ -31,8 +35,26 @@ def test_reports_are_archived_but_the_history_never_is(default: Synth) -> None:
         "Status": "Enabled",
         "ExpirationInDays": 730,
         "NoncurrentVersionExpiration": {"NoncurrentDays": 730},
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
     }
+
+
+def test_everything_the_bucket_holds_expires_old_versions_too(default: Synth) -> None:
+    # Every prefix the functions and the Distributed Map write has a rule that expires both
+    # the current and the replaced versions (the bucket is versioned), and unfinished
+    # multipart uploads are aborted wherever they are.
+    (bucket,) = default.audit.find_resources("AWS::S3::Bucket").values()
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    by_prefix = {r.get("Prefix", ""): r for r in rules}
+    written = ("reports/", "history/", "fanout/", "fanout/map-results/", "deliveries/")
+    for prefix in written:
+        rule = by_prefix[prefix]
+        assert rule["Status"] == "Enabled"
+        assert rule["ExpirationInDays"] > 0, prefix
+        assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0, prefix
+    assert by_prefix["fanout/"]["ExpirationInDays"] == FANOUT_EXPIRATION_DAYS
+    assert by_prefix["deliveries/"]["ExpirationInDays"] == DELIVERY_EXPIRATION_DAYS
+    (everywhere,) = [r for r in rules if "Prefix" not in r and "Filter" not in r]
+    assert everywhere["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
 def test_bucket_is_versioned_encrypted_private_and_archived(full: Synth) -> None:

@@ -55,7 +55,9 @@ def read_json(url_or_bucket: str, key: str | None = None) -> Any:
 
 
 def run_state_machine(
-    skip_batches: tuple[int, ...] = (), tamper: Callable[[list[dict]], None] | None = None
+    skip_batches: tuple[int, ...] = (),
+    tamper: Callable[[list[dict]], None] | None = None,
+    batches_error: dict[str, str] | None = None,
 ) -> tuple[dict, dict, list[dict]]:
     """plan -> every batch (ItemBatcher: BATCH_SIZE items, the plan's output as
     BatchInput) -> merge, as the state machine passes them. Returns (plan, merge summary,
@@ -71,8 +73,10 @@ def run_state_machine(
             continue  # this child execution failed or timed out
         batch = {"Items": items[start : start + BATCH_SIZE], "BatchInput": batch_input}
         results.append(batch_handler(batch, LocalContext()))
-    # The merge gets the Map's input again (the Map's ResultPath is null)
-    summary = merge_handler(plan, LocalContext())
+    # The merge gets the Map's input again (the Map's ResultPath is null), and the Map's
+    # error when it stopped (its Catch: ResultPath $.batches_error)
+    event = plan if batches_error is None else {**plan, "batches_error": batches_error}
+    summary = merge_handler(event, LocalContext())
     return plan, summary, results
 
 
@@ -130,6 +134,36 @@ def test_a_batch_that_never_wrote_its_partial_is_an_error_entry_for_each_of_its_
     ]
     assert not set(lost) & set(report["scope"]["accounts"])
     assert inbox.messages()[0]["Subject"].startswith("[INCOMPLETE]")
+
+
+def test_a_map_stopped_past_its_tolerance_says_why_in_one_digest_line(
+    organization: list[str], inbox: Inbox, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fan-out whose second and third batches failed, so the Map stopped past its
+    # tolerance and its Catch handed the merge the error
+    monkeypatch.setenv("FANOUT_BATCH_SIZE", str(BATCH_SIZE))
+    error = {
+        "Error": "States.ExceedToleratedFailureThreshold",
+        "Cause": "The specified tolerated failure threshold was exceeded",
+    }
+    _, summary, _ = run_state_machine(skip_batches=(1, 2), batches_error=error)
+    capsys.readouterr()
+    # Then the report carries one error entry that says how many batches failed and why
+    report = read_json(summary["report"])
+    assert report["status"] == "INCOMPLETE"
+    (stopped,) = [e for e in report["errors"] if e["operation"] == "Batches"]
+    assert stopped["code"] == "States.ExceedToleratedFailureThreshold"
+    assert stopped["message"] == (
+        "the Distributed Map stopped: 2 of 3 batches failed; first error: "
+        "States.ExceedToleratedFailureThreshold: "
+        "The specified tolerated failure threshold was exceeded"
+    )
+    # beside one entry per account not audited
+    assert sum(e["code"] == "NoPartialReport" for e in report["errors"]) == 4
+    # and the digest shows it on one line
+    (message,) = inbox.messages()
+    lines = [line for line in message["Message"].splitlines() if "2 of 3 batches failed" in line]
+    assert len(lines) == 1
 
 
 def test_a_batch_handed_a_document_it_cannot_use_fails_with_one_line(
@@ -214,3 +248,37 @@ def test_a_closed_member_is_named_with_its_state_in_the_merged_report(
     report = read_json(summary["report"])
     assert organization[2] not in report["scope"]["accounts"]
     assert report["scope"]["accounts_skipped"] == {organization[2]: "SUSPENDED"}
+
+
+def test_listed_member_accounts_fan_out_through_the_plan(
+    lambda_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    inbox: Inbox,
+    capsys: Any,
+    tmp_path: Any,
+    wall_now: datetime,
+) -> None:
+    # Given fanOut=true with three memberAccounts (the asset's file, as the stack ships
+    # it) and no organization, each member with a never-expiring backup
+    members = ["111111111111", "222222222222", "333333333333"]
+    for account_id in members:
+        fleet = Fleet(account_id)
+        ids = fleet.add_daily_backups(PRIMARY, fleet.add_cluster(PRIMARY), days=1, now=wall_now)
+        fleet.backend(PRIMARY).backups[ids[0]].never_expires = True
+    accounts_file = tmp_path / "member-accounts.json"
+    accounts_file.write_text(json.dumps(members))
+    monkeypatch.setenv("MEMBER_ACCOUNTS_FILE", str(accounts_file))
+    monkeypatch.setenv("MEMBER_ROLE_NAME", "hsm-backup-audit-member")
+    # When the fan-out runs
+    plan, summary, results = run_state_machine()
+    capsys.readouterr()
+    # Then the plan's work list holds the caller and every listed member, by role
+    items = read_json(plan["bucket"], plan["work_list"])
+    assert [item["account_id"] for item in items] == [DEFAULT_ACCOUNT, *members]
+    assert items[1]["role_arn"] == "arn:aws:iam::111111111111:role/hsm-backup-audit-member"
+    assert [r["accounts"] for r in results] == [2, 2]
+    # and the merged report covers them all, each member's finding included
+    report = read_json(summary["report"])
+    assert sorted(report["scope"]["accounts"]) == sorted([DEFAULT_ACCOUNT, *members])
+    assert report["errors"] == []
+    assert sorted({f["account_id"] for f in report["findings"]}) == members

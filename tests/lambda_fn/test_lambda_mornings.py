@@ -179,7 +179,7 @@ def test_five_mornings_of_one_fleet_read_line_by_line(
     assert deleted.subject.startswith("[NON_COMPLIANT] 0 new, 1 resolved")
     assert any(
         line.startswith(f"  RESOLVED [MEDIUM] retention-policy  cluster {old}  {SECONDARY}")
-        and "(fixed; first seen" in line
+        and "(cluster deleted; first seen" in line
         for line in deleted.lines
     )
     assert (
@@ -208,6 +208,11 @@ def test_five_mornings_of_one_fleet_read_line_by_line(
         clear.lines
     )
     assert "No findings: every backup meets the policy." not in clear.lines
+    # each resolved entry says why: every finding left with its backup ("backup deleted");
+    # none reads "fixed" (morning 3 held the "cluster deleted" one)
+    resolved = [ln for ln in clear.lines if ln.startswith("  RESOLVED [")]
+    assert resolved and all("(fixed;" not in ln for ln in resolved)
+    assert any("(backup deleted" in ln for ln in resolved)
     if notify == "findings":
         assert clear.summary["publish_reason"] == "all clear"
 

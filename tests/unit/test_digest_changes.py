@@ -144,3 +144,23 @@ def test_a_history_that_could_not_be_read_is_named() -> None:
     ).body
     assert "Baseline:  COULD NOT BE READ: read s3://b/history/x: AccessDenied" in body
     assert "First run for this scope: no earlier complete report to compare with." in body
+
+
+def test_a_policy_that_stops_a_listing_is_no_all_clear() -> None:
+    # Given Monday's shared-backup finding, and Tuesday's policy no longer reading shared ones
+    shared = finding(Rule.NEVER_EXPIRES, 1, "cluster-shared000")
+    shared.shared = True
+    first = report([shared], MONDAY, "run-monday")
+    first.changes = compute_changes(first, None)
+    second = report([], TUESDAY, "run-tuesday")
+    second.scope = Scope(REGIONS, ACCOUNT, (ACCOUNT,), False, "policy.json")
+    second.changes = compute_changes(second, json.loads(json.dumps(to_document(first))))
+    # When the digest is rendered
+    digest = render_digest(second, run_id="run-tuesday", report_url="s3://b/k.json")
+    # Then nothing is "resolved" nor "all clear": the finding is no longer audited
+    assert "all clear" not in digest.subject
+    assert "0 new, 0 resolved since" in digest.subject
+    assert "All clear" not in digest.body
+    assert "NO LONGER AUDITED (1)" in digest.body
+    assert "RESOLVED (" not in digest.body
+    assert digest.attributes["resolved_findings"]["StringValue"] == "0"

@@ -28,6 +28,9 @@ MESSAGE_ATTRIBUTES = {
     c.ATTRIBUTE_SEVERITY: {s.name for s in c.Severity} | {"NONE"},
     c.ATTRIBUTE_NEW_SEVERITY: {s.name for s in c.Severity} | {"NONE"},
 }
+# Number attributes: SNS numeric matching, {"numeric": [operator, value, ...]}
+NUMERIC_ATTRIBUTES = {c.ATTRIBUTE_FINDINGS, c.ATTRIBUTE_NEW_FINDINGS, c.ATTRIBUTE_RESOLVED_FINDINGS}
+SNS_NUMERIC_OPERATORS = {"=", "<", "<=", ">", ">="}
 
 
 def kind(document: Any) -> str:
@@ -39,8 +42,10 @@ def kind(document: Any) -> str:
         return "report"
     if isinstance(document, dict) and document.get("Version") == "2012-10-17":
         return "iam"
-    if isinstance(document, dict) and set(document) <= set(MESSAGE_ATTRIBUTES):
+    if isinstance(document, dict) and set(document) <= set(MESSAGE_ATTRIBUTES) | NUMERIC_ATTRIBUTES:
         return "filter"
+    if isinstance(document, dict) and {"read", "not_read"} <= set(document):
+        return "coverage"
     return "policy"  # anything else must load as an audit policy
 
 
@@ -65,7 +70,20 @@ def _check_fix_plan(document: dict[str, Any]) -> None:
 
 def _check_filter(document: dict[str, Any]) -> None:
     for name, values in document.items():
-        assert set(values) <= MESSAGE_ATTRIBUTES[name], (name, values)
+        if name in NUMERIC_ATTRIBUTES:
+            for value in values:
+                (numeric,) = value.values()
+                operators, numbers = numeric[0::2], numeric[1::2]
+                assert set(value) == {"numeric"} and set(operators) <= SNS_NUMERIC_OPERATORS
+                assert all(isinstance(n, int | float) for n in numbers), (name, value)
+        else:
+            assert set(values) <= MESSAGE_ATTRIBUTES[name], (name, values)
+
+
+def _check_coverage(document: dict[str, Any]) -> None:
+    """A report's `coverage` section, against that part of the report schema."""
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator.evolve(schema=SCHEMA["properties"]["coverage"]).validate(document)
 
 
 def _id(block: Block) -> str:
@@ -74,7 +92,7 @@ def _id(block: Block) -> str:
 
 def test_there_are_samples_of_each_kind() -> None:
     kinds = {kind(json.loads(block.text)) for block in SAMPLES}
-    assert kinds == {"asff", "report", "iam", "filter", "policy", "fix plan"}
+    assert kinds == {"asff", "report", "iam", "filter", "coverage", "policy", "fix plan"}
 
 
 @pytest.mark.parametrize("block", [b for b in blocks() if b.language == "jsonl"], ids=_id)
@@ -100,6 +118,8 @@ def test_each_json_sample_is_valid_for_what_reads_it(block: Block) -> None:
             _check_iam(document)
         case "filter":
             _check_filter(document)
+        case "coverage":
+            _check_coverage(document)
         case "fix plan":
             _check_fix_plan(document)
         case _:

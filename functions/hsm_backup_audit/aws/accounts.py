@@ -1,13 +1,14 @@
 """Setting up the audited accounts side by side, under the run's deadline.
 
-One thread per account: GetCallerIdentity (the caller's own) or AssumeRole (a member),
-then, for `all`, DescribeRegions to learn which regions that account has enabled. A call
-still stuck when time runs out is abandoned and becomes a DeadlineExceeded entry.
+ACCOUNT_SETUP_WORKERS threads (never one per account: Lambda allows 1,024 threads) set up
+each account: GetCallerIdentity (the caller's own) or AssumeRole (a member), then, for
+`all`, DescribeRegions to learn which regions that account has enabled. A call still stuck
+when time runs out is abandoned, and it and every account not yet set up become
+DeadlineExceeded entries.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,24 +16,25 @@ from dataclasses import dataclass, field
 import boto3
 from botocore.client import BaseClient
 
+from ..constants import ACCOUNT_SETUP_WORKERS
 from ..engine.model import ScanError
 from ..regions import ALL_REGIONS, cloudhsm_regions, partition_of
+from .assumed import assume_role
 from .cloudhsm import (
     Account,
     ClientLimits,
     ListingError,
-    assume_role,
     caller_account,
     enabled_regions,
     sts_client,
 )
 from .errors import describe_exception
 from .organizations import AccountListingError, list_active_accounts, member_role_arn
+from .pool import run_bounded
 
 GLOBAL = "global"
 DEFAULT_PARTITION = "aws"
 UNKNOWN = "unknown"
-POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -149,22 +151,14 @@ def set_up_accounts(
     order, each account once) and the error entries of those that could not be set up."""
     tasks = [_Task(None, "GetCallerIdentity", UNKNOWN)] if caller else []
     tasks += [_Task(arn, "AssumeRole", _account_of_role(arn)) for arn in access.role_arns]
-    finished: queue.Queue[int] = queue.Queue()
     shared = _SharedSts(access)
-
-    def run(index: int) -> None:
-        _set_up(tasks[index], access, asked_regions, shared)
-        finished.put(index)
-
-    for index in range(len(tasks)):
-        threading.Thread(target=run, args=(index,), name=f"account-{index}", daemon=True).start()
-    done: set[int] = set()
-    while len(done) < len(tasks):
-        try:
-            done.add(finished.get(timeout=POLL_SECONDS))
-        except queue.Empty:
-            if should_stop():
-                break  # the threads still in a call are abandoned (daemons: never waited)
+    done = run_bounded(
+        tasks,
+        lambda task: _set_up(task, access, asked_regions, shared),
+        ACCOUNT_SETUP_WORKERS,
+        should_stop,
+        "account",
+    )
     plans: list[AccountPlan] = []
     errors: list[ScanError] = []
     for index, task in enumerate(tasks):

@@ -13,7 +13,6 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from ..constants import (
-    ASSUME_ROLE_SESSION_NAME,
     BACKUPS_PAGE_SIZE,
     CLUSTERS_PAGE_SIZE,
     CONNECT_TIMEOUT_SECONDS,
@@ -69,13 +68,16 @@ def client_config(
     max_workers: int = DEFAULT_MAX_WORKERS,
     retry_mode: str = RETRY_MODE,
     limits: ClientLimits = DEFAULT_LIMITS,
+    connections: int | None = None,
 ) -> Config:
+    """`connections`: the most sockets the client keeps (botocore's max_pool_connections);
+    by default one per worker, at least 10 (botocore's default)."""
     return Config(
         # total_max_attempts counts the first call; botocore's "max_attempts" would not.
         retries={"mode": retry_mode, "total_max_attempts": limits.max_attempts},
         connect_timeout=limits.connect_timeout,
         read_timeout=limits.read_timeout,
-        max_pool_connections=max(10, max_workers),
+        max_pool_connections=connections or max(10, max_workers),
         user_agent_extra="hsm-backup-audit",
     )
 
@@ -131,27 +133,6 @@ def caller_account(sts: BaseClient) -> str:
     return account
 
 
-def assume_role(
-    sts: BaseClient, role_arn: str, external_id: str | None, region: str | None
-) -> Account:
-    """The member account behind `role_arn`, its session in `region`."""
-    account_id = account_id_of_role(role_arn)  # a malformed ARN never reaches STS
-    kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": ASSUME_ROLE_SESSION_NAME}
-    if external_id:
-        kwargs["ExternalId"] = external_id
-    creds = sts.assume_role(**kwargs).get("Credentials")
-    keys = ("AccessKeyId", "SecretAccessKey", "SessionToken")
-    if not isinstance(creds, dict) or not all(isinstance(creds.get(k), str) for k in keys):
-        raise ListingError("MalformedResponse", "AssumeRole: the answer holds no credentials")
-    assumed = boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region or sts.meta.region_name,
-    )
-    return Account(account_id, assumed, role_arn)
-
-
 def enabled_regions(
     session: boto3.session.Session,
     region: str,
@@ -163,7 +144,10 @@ def enabled_regions(
     ec2 = session.client(
         "ec2", region_name=region, endpoint_url=endpoint_url, config=client_config(limits=limits)
     )
-    listed = ec2.describe_regions().get("Regions")
+    try:
+        listed = ec2.describe_regions().get("Regions")
+    finally:
+        ec2.close()  # its socket, kept open by the endpoint, is not held for the whole run
     if not isinstance(listed, list):
         raise ListingError("MalformedResponse", "DescribeRegions: Regions is not a list")
     return frozenset(

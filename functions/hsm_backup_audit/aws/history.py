@@ -90,7 +90,14 @@ class _TooLarge(ValueError):
 
 def _get(s3: BaseClient, bucket: str, key: str, limit: int) -> tuple[bytes, str] | None:
     """(body, ETag) of the object, or None when it does not exist; raises on anything
-    else. At most limit + 1 bytes of the body are read (see _within)."""
+    else. At most limit + 1 bytes of the body are read (see _within).
+
+    Whether it exists is asked by listing its key first: the stack grants s3:ListBucket
+    under the bucket's prefixes only (an s3:prefix condition), and without a ListBucket
+    that applies, S3 answers a GetObject of a missing key with 403, not 404."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    if not any(item.get("Key") == key for item in listed.get("Contents", [])):
+        return None
     try:
         answer = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:

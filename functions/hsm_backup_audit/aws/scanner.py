@@ -17,15 +17,20 @@ from typing import Any
 import boto3
 from botocore.client import BaseClient
 
-from ..constants import DEFAULT_MAX_WORKERS, DEFAULT_MEMBER_ROLE_NAME, RETRY_MODE
+from ..constants import (
+    CLOUDHSM_CLIENT_CONNECTIONS,
+    DEFAULT_MAX_WORKERS,
+    DEFAULT_MEMBER_ROLE_NAME,
+    RETRY_MODE,
+)
 from ..engine.audit import Audit, Report, Scope
 from ..engine.model import ScanError
 from ..engine.policy import Policy
 from ..regions import ALL_REGIONS
 from .accounts import Access, AccountPlan, organization_role_arns, set_up_accounts
+from .clients import ListingClients
 from .cloudhsm import (
     DEFAULT_LIMITS,
-    SERVICE,
     ClientLimits,
     ListingError,
     backup_pages,
@@ -89,31 +94,41 @@ class _Listing:
     account_id: str
     region: str
     kind: str
-    client: BaseClient = field(compare=False, hash=False, repr=False)
+    session: boto3.session.Session = field(compare=False, hash=False, repr=False)
 
     @property
     def operation(self) -> str:
         return OPERATION[self.kind]
 
+    @property
+    def pair(self) -> tuple[str, str]:
+        return self.account_id, self.region
+
 
 def _plan(request: ScanRequest, plans: list[AccountPlan]) -> list[_Listing]:
-    config = client_config(request.max_workers, request.retry_mode, request.limits)
+    """The listings in order, those of one account and region next to each other."""
     kinds = [CLUSTERS, OWNED] + ([SHARED] if request.policy.include_shared else [])
-    listings: list[_Listing] = []
-    for plan in plans:
-        for region in plan.regions:
-            client = plan.account.session.client(
-                SERVICE, region_name=region, endpoint_url=request.endpoint_url, config=config
-            )
-            account_id = plan.account.account_id
-            listings.extend(_Listing(account_id, region, kind, client) for kind in kinds)
-    return listings
+    return [
+        _Listing(plan.account.account_id, region, kind, plan.account.session)
+        for plan in plans
+        for region in plan.regions
+        for kind in kinds
+    ]
 
 
-def _walk(listing: _Listing, should_stop: Callable[[], bool]) -> Iterator[list[Any]]:
+def _clients(request: ScanRequest, listings: list[_Listing]) -> ListingClients:
+    config = client_config(
+        request.max_workers, request.retry_mode, request.limits, CLOUDHSM_CLIENT_CONNECTIONS
+    )
+    return ListingClients((lst.pair for lst in listings), config, request.endpoint_url)
+
+
+def _walk(
+    listing: _Listing, client: BaseClient, should_stop: Callable[[], bool]
+) -> Iterator[list[Any]]:
     if listing.kind == CLUSTERS:
-        return cluster_pages(listing.client, should_stop)
-    return backup_pages(listing.client, listing.kind == SHARED, should_stop)
+        return cluster_pages(client, should_stop)
+    return backup_pages(client, listing.kind == SHARED, should_stop)
 
 
 def _put(out: queue.Queue[tuple[Any, ...]], item: tuple[Any, ...], gone: threading.Event) -> bool:
@@ -129,6 +144,7 @@ def _put(out: queue.Queue[tuple[Any, ...]], item: tuple[Any, ...], gone: threadi
 
 def _run_listing(
     listing: _Listing,
+    clients: ListingClients,
     should_stop: Callable[[], bool],
     out: queue.Queue[tuple[Any, ...]],
     gone: threading.Event,
@@ -137,13 +153,16 @@ def _run_listing(
         return gone.is_set() or should_stop()
 
     try:
-        for page in _walk(listing, stop):
+        client = clients.acquire(listing.pair, listing.session)
+        for page in _walk(listing, client, stop):
             if not _put(out, ("page", listing, page), gone):
                 return
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error entry
         _put(out, ("failed", listing, exc), gone)
     else:
         _put(out, ("done", listing, None), gone)
+    finally:
+        clients.release(listing.pair)
 
 
 def _fold(audit: Audit, listing: _Listing, page: list[Any]) -> None:
@@ -177,6 +196,8 @@ def _handle(
             _fold(audit, listing, payload)
         return
     running.discard(listing)
+    if event == "done":
+        audit.listing_read(*where, listing.kind)
     if event == "failed":
         code, message = describe_exception(payload)
         audit.add_error(ScanError(*where, listing.operation, code, message, listing.kind))
@@ -191,6 +212,7 @@ def _handle(
 
 def _start_workers(
     listings: list[_Listing],
+    clients: ListingClients,
     request: ScanRequest,
     results: queue.Queue[tuple[Any, ...]],
     gone: threading.Event,
@@ -206,7 +228,7 @@ def _start_workers(
                 listing = todo.get_nowait()
             except queue.Empty:
                 return
-            _run_listing(listing, request.should_stop, results, gone)
+            _run_listing(listing, clients, request.should_stop, results, gone)
 
     count = max(1, min(request.max_workers, len(listings) or 1))
     threads = [
@@ -224,7 +246,8 @@ def _read(audit: Audit, listings: list[_Listing], request: ScanRequest) -> None:
     running = set(listings)
     gone = threading.Event()  # set when the main loop leaves: workers stop and never block
     abandoned = False  # listings left stuck in a call when time ran out
-    threads = _start_workers(listings, request, results, gone)
+    clients = _clients(request, listings)
+    threads = _start_workers(listings, clients, request, results, gone)
     try:
         while running:
             try:
@@ -246,6 +269,7 @@ def _read(audit: Audit, listings: list[_Listing], request: ScanRequest) -> None:
         if not (running or abandoned):  # all ended: join them; a stuck one is left behind
             for thread in threads:
                 thread.join()
+        clients.close_all()
 
 
 def scan(request: ScanRequest) -> Report:
@@ -253,6 +277,7 @@ def scan(request: ScanRequest) -> Report:
     session = request.session or boto3.session.Session()
     now = request.now or datetime.now(UTC)
     audit = request.audit_factory(request.policy, now)
+    audit.tracks_reads = True  # only the listings that end with their last page are read
     named = [r for r in request.regions if r != ALL_REGIONS]
     access = Access(
         session=session,

@@ -3,46 +3,52 @@
 With the default product ARN, Security Hub takes a finding only from the account it names:
 each account's documents go through that account's own session (a member account's
 assumed role), into the region of the resource, at most 100 a call. A refused call (no
-permission, Security Hub not enabled there) and every FailedFindings entry is an
-ImportProblem for that account and region; the other imports go ahead. Never raises for AWS.
+permission, Security Hub not enabled there), an answer that is not BatchImportFindings'
+(not JSON, or without its counts) and every FailedFindings entry is an ImportProblem for
+that account and region; the other imports go ahead. Never raises for AWS.
+
+SECURITY_HUB_MAX_WORKERS threads send the (account, region) groups side by side, each
+setting up its account's session (AssumeRole) and its own client, closed when its group
+is sent. When time runs out nothing new starts and a call still running is abandoned:
+every finding not confirmed imported is a DeadlineExceeded problem, counted.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.client import BaseClient
+from botocore.config import Config
 from botocore.exceptions import UnknownRegionError
 
-from ..constants import SECURITY_HUB_BATCH_SIZE, SECURITY_HUB_MAX_WORKERS
+from ..constants import (
+    SECURITY_HUB_BATCH_SIZE,
+    SECURITY_HUB_CLIENT_CONNECTIONS,
+    SECURITY_HUB_MAX_WORKERS,
+)
 from ..engine.asff import run_documents
 from ..engine.audit import Report
+from ..engine.changes import to_archive
 from ..engine.model import safe_text
 from ..engine.policy import Policy
 from ..engine.security_hub_outcome import ImportProblem, SecurityHubOutcome
-from .cloudhsm import (
-    DEFAULT_LIMITS,
-    ClientLimits,
-    account_id_of_role,
-    assume_role,
-    caller_account,
-    sts_client,
-)
+from .cloudhsm import ListingError
 from .delivery import DELIVERY_CONFIG
 from .errors import describe_exception
-from .organizations import member_role_arn
-from .organizations import partition_of as organization_partition
+from .hub_sessions import CLIENTS_LOCK
+from .hub_sessions import AccountSessions as AccountSessions  # where callers find it
+from .pool import run_bounded
 
 SERVICE = "securityhub"
 DEFAULT_PARTITION = "aws"
 Documents = list[dict[str, Any]]
 Group = tuple[str, str]  # account id, region
+CLIENT_CONFIG = DELIVERY_CONFIG.merge(Config(max_pool_connections=SECURITY_HUB_CLIENT_CONNECTIONS))
 
 
 @functools.cache  # a Session costs about 50 ms to make: once per region, not per finding
@@ -52,42 +58,6 @@ def partition_of(region: str) -> str:
         return str(boto3.session.Session().get_partition_for_region(region))
     except UnknownRegionError:
         return DEFAULT_PARTITION
-
-
-@dataclass
-class AccountSessions:
-    """The session to import each account's findings with: the caller's own for its own
-    account, the member role's for a member account (assumed once, when first needed)."""
-
-    session: boto3.session.Session
-    role_arns: Sequence[str] = ()
-    external_id: str | None = None
-    endpoint_url: str | None = None
-    limits: ClientLimits = DEFAULT_LIMITS
-    member_role_name: str | None = None  # organization mode: this role in any other account
-    _cache: dict[str, boto3.session.Session] = field(default_factory=dict, init=False)
-    _own: str | None = field(default=None, init=False)
-
-    def _sts(self) -> Any:
-        return sts_client(self.session, None, self.endpoint_url, self.limits)
-
-    def __call__(self, account_id: str) -> boto3.session.Session:
-        if account_id in self._cache:
-            return self._cache[account_id]
-        if self._own is None:
-            self._own = caller_account(self._sts())
-        if account_id == self._own:
-            found = self.session
-        else:
-            roles = [arn for arn in self.role_arns if account_id_of_role(arn) == account_id]
-            if not roles and self.member_role_name:
-                partition = organization_partition(self.session, ())
-                roles = [member_role_arn(account_id, self.member_role_name, partition)]
-            if not roles:
-                raise LookupError(f"no member role is configured for account {account_id}")
-            found = assume_role(self._sts(), roles[0], self.external_id, None).session
-        self._cache[account_id] = found
-        return found
 
 
 def _groups(documents: Documents) -> dict[Group, Documents]:
@@ -139,13 +109,40 @@ def never() -> bool:
 
 
 STOPPED = ("DeadlineExceeded", "not sent: the time budget ran out")
+ABANDONED = ("DeadlineExceeded", "no answer before the time budget ran out")
+
+
+def _failed_entries(answer: Any, batch: Documents) -> list[Any]:
+    """FailedFindings of a BatchImportFindings answer, checked: the answer must carry
+    FailedCount and SuccessCount (required by the API) adding up to the batch, and as many
+    FailedFindings as it says failed. Anything else (an answer that is not JSON reads as
+    none of these) is malformed, never a success."""
+    if isinstance(answer, dict):
+        failed = answer.get("FailedFindings", [])
+        failed_count, success_count = answer.get("FailedCount"), answer.get("SuccessCount")
+        if (
+            isinstance(failed, list)
+            and _is_count(failed_count)
+            and _is_count(success_count)
+            and failed_count == len(failed)
+            and failed_count + success_count == len(batch)
+        ):
+            return failed
+    raise ListingError(
+        "MalformedResponse", "BatchImportFindings: the answer does not account for the findings"
+    )
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _send_group(
     where: Group, client: BaseClient, documents: Documents, should_stop: Callable[[], bool]
 ) -> _Tally:
-    """Every batch of one account and region; the first refused call stops the rest, and
-    so does the time budget (what was not sent is a problem, counted)."""
+    """Every batch of one account and region; the first refused call (or answer that
+    cannot be read) stops the rest, and so does the time budget (what was not sent is a
+    problem, counted)."""
     tally = _Tally()
     batches = _batches(documents)
     for index, batch in enumerate(batches):
@@ -154,14 +151,13 @@ def _send_group(
             tally.problems.append(ImportProblem(*where, *STOPPED, left))
             break
         try:
-            answer = client.batch_import_findings(Findings=batch)
+            failed = _failed_entries(client.batch_import_findings(Findings=batch), batch)
         except Exception as exc:  # noqa: BLE001 - a refusal is a problem, never a crash
             code, message = describe_exception(exc)
             left = sum(len(rest) for rest in batches[index:])
             tally.problems.append(ImportProblem(*where, code, message, left))
             break
         tally.calls += 1
-        failed = answer.get("FailedFindings") or []
         refused = {str(entry.get("Id")) for entry in failed if isinstance(entry, dict)}
         for document in batch:
             if document["Id"] in refused:
@@ -180,27 +176,38 @@ def send_documents(
     endpoint_url: str | None = None,
     should_stop: Callable[[], bool] = never,
 ) -> SecurityHubOutcome:
-    """Import the documents, each account and region side by side with the others."""
-    tally = _Tally()
-    work: list[tuple[Group, BaseClient, Documents]] = []
-    for where, group in _groups(documents).items():
-        account_id, region = where
-        try:  # sessions and clients are made here: a boto3 Session is not thread-safe
-            session = session_for(account_id)
+    """Import the documents, each account and region side by side with the others, at
+    most SECURITY_HUB_MAX_WORKERS at once; stop waiting when `should_stop` says so."""
+    work = list(_groups(documents).items())
+    started: set[int] = set()
+
+    def send(index: int) -> _Tally:
+        started.add(index)
+        (account_id, region), group = work[index]
+        session = session_for(account_id)  # a member account: AssumeRole, once
+        with CLIENTS_LOCK:
             client = session.client(
-                SERVICE, region_name=region, endpoint_url=endpoint_url, config=DELIVERY_CONFIG
+                SERVICE, region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
             )
-        except Exception as exc:  # noqa: BLE001 - no session for this account: a problem
-            code, message = describe_exception(exc)
+        try:
+            return _send_group((account_id, region), client, group, should_stop)
+        finally:
+            client.close()  # its connection is not held until the whole import ends
+
+    done = run_bounded(
+        list(range(len(work))), send, SECURITY_HUB_MAX_WORKERS, should_stop, "security-hub"
+    )
+    tally = _Tally()
+    for index, ((account_id, region), group) in enumerate(work):
+        outcome = done.get(index)
+        if outcome is None:
+            why = ABANDONED if index in started else STOPPED
+            tally.problems.append(ImportProblem(account_id, region, *why, len(group)))
+        elif outcome.error is not None:  # no session for this account: a problem
+            code, message = describe_exception(outcome.error)
             tally.problems.append(ImportProblem(account_id, region, code, message, len(group)))
-            continue
-        work.append((where, client, group))
-    if work:
-        workers = min(SECURITY_HUB_MAX_WORKERS, len(work))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="security-hub") as pool:
-            sent = pool.map(lambda job: _send_group(job[0], job[1], job[2], should_stop), work)
-            for result in sent:
-                tally.add(result)
+        elif outcome.value is not None:
+            tally.add(outcome.value)
     problems = sorted(tally.problems, key=lambda p: (p.account_id, p.region, p.code))
     return SecurityHubOutcome(tally.imported, tally.archived, tally.calls, tuple(problems))
 
@@ -213,12 +220,13 @@ def import_run(
     should_stop: Callable[[], bool] = never,
 ) -> SecurityHubOutcome:
     """One run into Security Hub: its findings above INFO, and the ones resolved since the
-    baseline (`report.changes`; none without one). What an INCOMPLETE run could not see is
-    never in `changes.resolved`, so it archives nothing there."""
+    baseline (`report.changes`; none without one). Only what this run read completely can
+    be resolved (`changes.not_checked` is never archived), and a finding whose rule or
+    listing the policy stopped ("no longer audited") is left as it was: never PASSED."""
     changes = report.changes
     documents = run_documents(
         report.findings,
-        changes.resolved if changes else (),
+        to_archive(changes),
         first_seen=changes.first_seen if changes else {},
         observed_at=report.generated_at,
         partition_of=partition_of,

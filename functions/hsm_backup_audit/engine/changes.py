@@ -4,27 +4,37 @@ The baseline is the JSON document of an earlier report (schema_version 1). Findi
 matched by their stable id (`Finding.id`); a baseline whose findings carry no `id` (a
 report written before ids existed) is no baseline at all.
 
-What a run could not see is never resolved: a baseline finding counts as resolved only
-when its account was audited, its region was in scope and no error entry names that
-account in that region (or the account as a whole). An error entry whose account is
-unknown means the run cannot say what it missed, so such a run resolves nothing.
+What a run did not read is never resolved: a baseline finding this run did not find is
+resolved only when the cells that decide it (engine/coverage.py) were read completely, under
+a policy that still applies its rule. Otherwise it is "not checked this run" (neither
+resolved nor new). A policy that stopped its rule or listing (`include_shared: false`,
+`allow_never_expires: true`) makes it "no longer audited": listed with the resolved ones
+under that reason, never archived as fixed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..constants import Severity
+from ..constants import Rule, Severity
 from .audit import Report
+from .coverage import CLUSTERS, LISTINGS, UNKNOWN_ACCOUNT, backup_mark, derive, scope_accounts
 from .model import FINDING_ID_PATTERN, as_utc, safe_text
+from .policy import Policy
+
+# Why a baseline finding left (ResolvedFinding.reason).
+FIXED = "fixed"  # its backup or cluster is still listed; the rule no longer finds it
+BACKUP_DELETED = "backup deleted"  # its backup is no longer listed in a cell read completely
+CLUSTER_DELETED = "cluster deleted"  # its cluster is no longer listed in a clusters cell read
+EXEMPTION_ADDED = "exemption added"  # the policy now exempts it
+NO_LONGER_AUDITED = "no longer audited"  # the policy stopped its rule or listing: not fixed
+RULES = frozenset(str(rule) for rule in Rule)
 
 _FINDING_ID = re.compile(FINDING_ID_PATTERN)
-UNKNOWN_ACCOUNT = "unknown"
-WHOLE_ACCOUNT = "global"  # the region of an account-wide error (AssumeRole, identity)
 
 
 @dataclass(frozen=True)
@@ -38,9 +48,13 @@ class ResolvedFinding:
     backup_id: str | None
     first_seen: datetime
     message: str
-    # Why it is gone: "fixed", "backup deleted", "cluster deleted", "exemption added" or
-    # "no longer audited".
-    reason: str = "fixed"
+    reason: str = FIXED  # why it left; not_checked entries keep "fixed" (never shown)
+
+    @property
+    def fixed(self) -> bool:
+        """Resolved because it is gone from what this run read, under a policy that still
+        applies its rule: archived in Security Hub. "no longer audited" is not."""
+        return self.reason != NO_LONGER_AUDITED
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ class Changes:
     resolved: tuple[ResolvedFinding, ...]
     unchanged: int
     first_seen: Mapping[str, datetime]  # finding id -> when first seen, every finding of the run
-    # Baseline findings in places this run did not read: neither resolved nor new.
+    # Baseline findings in cells this run did not read completely: neither resolved nor new.
     not_checked: tuple[ResolvedFinding, ...] = ()
 
     @property
@@ -76,39 +90,64 @@ def usable_baseline(baseline: Mapping[str, Any] | None) -> bool:
     )
 
 
-def blind_spots(report: Report) -> tuple[set[tuple[str, str]], set[str], bool]:
-    """(account-region pairs with an error, accounts with an account-wide error, blind)."""
-    pairs: set[tuple[str, str]] = set()
-    accounts: set[str] = set()
-    blind = False
-    for error in report.errors:
-        if error.account_id == UNKNOWN_ACCOUNT:
-            blind = True
-        elif error.region == WHOLE_ACCOUNT:
-            accounts.add(error.account_id)
-        else:
-            pairs.add((error.account_id, error.region))
-    return pairs, accounts, blind
-
-
-def _seer(report: Report) -> Any:
-    """A predicate: did this run see (account, region) completely?"""
-    pairs, failed_accounts, blind = blind_spots(report)
-    audited = set(report.scope.accounts) - failed_accounts
-    regions = set(report.scope.regions)
-
-    def saw(account_id: Any, region: Any) -> bool:
-        return (
-            not blind
-            and account_id in audited
-            and region in regions
-            and (account_id, region) not in pairs
+def _judge(report: Report, policy: Policy | None) -> Callable[[Mapping[str, Any]], str | None]:
+    """For a baseline finding this run did not find: why it left (a resolved reason), or
+    None when this run did not read its cell completely (not checked this run)."""
+    coverage = report.coverage
+    if coverage is None:  # a report built by hand: its scope, less every error entry's
+        scope = report.scope
+        blind = any(e.account_id == UNKNOWN_ACCOUNT for e in report.errors)
+        coverage, _ = derive(
+            scope_accounts(scope.accounts, report.errors),
+            scope.regions,
+            scope.include_shared,
+            []
+            if blind
+            else [(a, r, k) for a in scope.accounts for r in scope.regions for k in LISTINGS],
+            report.errors,
+            dict(report.scope.regions_not_enabled),
         )
+    include_shared = report.scope.include_shared and (policy is None or policy.include_shared)
+    today = report.generated_at.date()
+    exemptions = policy.exemptions if policy is not None else ()
+    listed_backups: list[set[int]] = []
 
-    return saw
+    def why(entry: Mapping[str, Any]) -> str | None:
+        rule = entry.get("rule")
+        if entry.get("shared") is True and not include_shared:
+            return NO_LONGER_AUDITED  # the policy stopped reading shared backups
+        if rule == Rule.NEVER_EXPIRES and policy is not None and policy.allow_never_expires:
+            return NO_LONGER_AUDITED  # the policy stopped the rule
+        if not coverage.decides(entry):
+            return None
+        backup_id, cluster_id = entry.get("backup_id"), entry.get("cluster_id")
+        if rule in RULES and any(
+            ex.expires >= today and ex.covers(Rule(rule), backup_id, cluster_id)
+            for ex in exemptions
+        ):
+            return EXEMPTION_ADDED
+        account_id, region = entry["account_id"], entry["region"]
+        listed = coverage.clusters
+        if (
+            backup_id is None
+            and listed is not None
+            and coverage.read_completely(account_id, region, CLUSTERS)
+            and (account_id, region, cluster_id) not in listed
+        ):
+            return CLUSTER_DELETED
+        if isinstance(backup_id, str) and coverage.backups is not None:
+            if not listed_backups:  # a set, built once, only when something resolved
+                listed_backups.append(set(coverage.backups))
+            if backup_mark(account_id, region, backup_id) not in listed_backups[0]:
+                return BACKUP_DELETED
+        return FIXED
+
+    return why
 
 
-def _resolved(entry: Mapping[str, Any], first_seen: datetime) -> ResolvedFinding:
+def _resolved(
+    entry: Mapping[str, Any], first_seen: datetime, reason: str = FIXED
+) -> ResolvedFinding:
     backup_id = entry.get("backup_id")
     return ResolvedFinding(
         id=str(entry["id"]),
@@ -120,11 +159,15 @@ def _resolved(entry: Mapping[str, Any], first_seen: datetime) -> ResolvedFinding
         backup_id=safe_text(backup_id) if backup_id is not None else None,
         first_seen=first_seen,
         message=safe_text(entry.get("message"), 300),
+        reason=reason,
     )
 
 
-def compute_changes(report: Report, baseline: Mapping[str, Any] | None) -> Changes:
-    """This run against the baseline document (None, or unusable: every finding is new)."""
+def compute_changes(
+    report: Report, baseline: Mapping[str, Any] | None, policy: Policy | None = None
+) -> Changes:
+    """This run against the baseline document (None, or unusable: every finding is new).
+    `policy`: the policy this run applied (None: only the report's scope is known)."""
     now = report.generated_at
     ids = [f.id for f in report.findings]
     if baseline is None or not usable_baseline(baseline):
@@ -152,21 +195,36 @@ def compute_changes(report: Report, baseline: Mapping[str, Any] | None) -> Chang
         else:
             first_seen[finding_id] = seen(earlier)
 
-    saw = _seer(report)
-    resolved = tuple(
-        _resolved(entry, seen(entry))
-        for finding_id, entry in before.items()
-        if finding_id not in first_seen and saw(entry.get("account_id"), entry.get("region"))
-    )
+    why = _judge(report, policy)
+    resolved: list[ResolvedFinding] = []
+    not_checked: list[ResolvedFinding] = []
+    for finding_id, entry in before.items():
+        if finding_id in first_seen:
+            continue
+        reason = why(entry)
+        if reason is None:
+            not_checked.append(_resolved(entry, seen(entry)))
+        else:
+            resolved.append(_resolved(entry, seen(entry), reason))
     run_id = baseline.get("run_id")
     return Changes(
         baseline_run_id=safe_text(run_id, 100) if isinstance(run_id, str) else None,
         baseline_generated_at=baseline_time,
         new=tuple(new),
-        resolved=resolved,
+        resolved=tuple(resolved),
         unchanged=len(first_seen) - len(new),
         first_seen=first_seen,
+        not_checked=tuple(not_checked),
     )
+
+
+def to_archive(changes: Changes | None) -> tuple[ResolvedFinding, ...]:
+    """What Security Hub archives: the findings resolved in cells this run read completely,
+    under a policy that still applies their rule. Never `not_checked`, never "no longer
+    audited" (those stay as Security Hub has them)."""
+    if changes is None:
+        return ()
+    return tuple(gone for gone in changes.resolved if gone.fixed)
 
 
 def new_above_info(report: Report) -> int:

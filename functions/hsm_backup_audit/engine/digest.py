@@ -28,6 +28,7 @@ from ..constants import (
     Rule,
 )
 from .audit import Report
+from .changes import to_archive
 from .digest_blocks import finding_block, resolved_block
 from .digest_lines import error_lines, footer, rule_table, table, verdict
 from .digest_sections import (
@@ -88,7 +89,7 @@ def message_attributes(
             new_highest = max((f.severity for f in new), default=None)
         attributes |= {
             ATTRIBUTE_NEW_FINDINGS: _number(len(changes.new)),
-            ATTRIBUTE_RESOLVED_FINDINGS: _number(len(changes.resolved)),
+            ATTRIBUTE_RESOLVED_FINDINGS: _number(len(to_archive(changes))),
             ATTRIBUTE_NEW_SEVERITY: {
                 "DataType": "String",
                 "StringValue": new_highest.name if new_highest is not None else NO_SEVERITY,
@@ -144,10 +145,20 @@ def _sections(
     if new:
         render = partial(_labelled, label="NEW ", report_url=report_url)
         _add(sections, "new", ["", f"NEW ({len(new):,})"], new, render, "new findings")
-    if compared and changes is not None and changes.resolved:
-        title = ["", f"RESOLVED ({len(changes.resolved):,})"]
+    fixed = to_archive(changes)
+    if compared and fixed:
+        title = ["", f"RESOLVED ({len(fixed):,})"]
         render = partial(_resolved, label="RESOLVED ")
-        _add(sections, "resolved", title, changes.resolved, render, "resolved findings")
+        _add(sections, "resolved", title, fixed, render, "resolved findings")
+    dropped = [r for r in changes.resolved if not r.fixed] if changes is not None else []
+    if compared and dropped:
+        title = [
+            "",
+            f"NO LONGER AUDITED ({len(dropped):,}): the policy stopped their rule or listing; "
+            "they are not fixed, and Security Hub keeps them as they were",
+        ]
+        render = partial(_resolved, label="NO LONGER AUDITED ", with_reason=False)
+        _add(sections, "not_checked", title, dropped, render, "findings")
     if compared and changes is not None and changes.not_checked:
         title = [
             "",

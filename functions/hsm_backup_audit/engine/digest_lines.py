@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..constants import RULE_SEVERITY, RULES_IN_REPORT_ORDER, Severity, Status
 from .audit import Report
+from .changes import to_archive
 from .digest_sections import clean, plural
 from .digest_subject import SEVERITIES_HIGH_FIRST, counted, news
 from .model import Finding
@@ -67,7 +68,7 @@ def rule_table(report: Report, new: list[Finding]) -> list[str]:
     for finding in new:
         added[finding.rule] = added.get(finding.rule, 0) + 1
     gone: dict[str, int] = {}
-    for resolved in changes.resolved if changes and compared else ():
+    for resolved in to_archive(changes) if compared else ():
         gone[resolved.rule] = gone.get(resolved.rule, 0) + 1
     rules = [r for r in RULES_IN_REPORT_ORDER if open_.get(r) or added.get(r) or gone.get(r)]
     if not rules:
@@ -85,18 +86,30 @@ def rule_table(report: Report, new: list[Finding]) -> list[str]:
 
 
 def table(report: Report, attribute: str) -> list[str]:
-    """Backups scanned and findings per region or account; rows of zeros left out."""
+    """Backups scanned and findings per region or account; rows of zeros left out, but
+    only where every listing was read completely: a row of zeros says "nothing here"."""
     column = "account" if attribute == "account_id" else attribute
     rows = report.breakdown(attribute)
-    kept = {name: row for name, row in rows.items() if row != (0, 0)}
+    unread = _not_read_names(report, attribute)
+    kept = {name: row for name, row in rows.items() if row != (0, 0) or name in unread}
     lines = ["", f"Per {column}", f"  {column:<22} {'backups':>10} {'findings':>10}"]
     lines += [
         f"  {clean(name, 40):<22} {scanned:>10,} {count:>10,}"
+        + ("  (not read completely)" if name in unread else "")
         for name, (scanned, count) in kept.items()
     ]
     if len(kept) < len(rows):
         lines.append(f"  ({plural(len(rows) - len(kept), column)} with no backups not shown)")
     return lines
+
+
+def _not_read_names(report: Report, attribute: str) -> set[str]:
+    """The regions (or accounts) with a cell in scope this run did not read completely."""
+    if report.coverage is None:
+        return set()
+    if attribute == "region":
+        return {cell.region for cell in report.coverage.not_read}
+    return {cell.account_id for cell in report.coverage.not_read}
 
 
 def error_lines(report: Report) -> list[str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..constants import DIGEST_SUBJECT_MAX, Severity, Status
 from .audit import Report
+from .changes import to_archive
 from .digest_sections import clean, plural
 from .model import Finding
 
@@ -39,17 +40,18 @@ def news(report: Report, new: list[Finding]) -> News | None:
     if changes is None or changes.baseline_generated_at is None:
         return None
     above = [f for f in new if f.severity > Severity.INFO]
-    gone = [r for r in changes.resolved if r.severity != Severity.INFO.name]
+    # Only what this run read and found gone is resolved: never "no longer audited"
+    resolved = to_archive(changes)
+    gone = [r for r in resolved if r.severity != Severity.INFO.name]
     new_counts = {s.name: sum(1 for f in new if f.severity == s) for s in SEVERITIES_HIGH_FIRST}
     resolved_counts = {
-        s.name: sum(1 for r in changes.resolved if r.severity == s.name)
-        for s in SEVERITIES_HIGH_FIRST
+        s.name: sum(1 for r in resolved if r.severity == s.name) for s in SEVERITIES_HIGH_FIRST
     }
     return News(
         new=above,
         new_info=len(new) - len(above),
         resolved=len(gone),
-        resolved_info=len(changes.resolved) - len(gone),
+        resolved_info=len(resolved) - len(gone),
         by_severity_new=new_counts,
         by_severity_resolved=resolved_counts,
     )

@@ -1,7 +1,14 @@
 """Merging partial reports into one report: the report one scan of every account would give.
 
 Pure: partial reports in (read by partial_reader.py), a Report and its PartialInfo out.
-- A cell (account, region) read by several partials is taken from the first that has it.
+- The result does not depend on the order of the partials (they are put in one order by
+  their content first).
+- A cell (account, region) read by several partials is taken from the newest read (the
+  part's `generated_at`; a tie goes to the lowest SHA-256 of the document), and the report
+  notes the overlap (`coverage.overlaps`). A part that read no listing of a cell it names
+  loses that cell to any part that read one.
+- The merged scope is the product of the accounts and regions the parts name: each of its
+  cells no part read completely is in `coverage.not_read` with an error entry (INCOMPLETE).
 - A backup seen only as shared in one partial and as owned in another is the owner's:
   the shared view, its count and its findings are dropped. Seen only as shared by
   several partials, the view of the lowest (account, region) is kept, as in one scan.
@@ -11,10 +18,11 @@ Pure: partial reports in (read by partial_reader.py), a Report and its PartialIn
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from .audit import Report, Scope, error_order, verdict
+from .coverage import derive, scope_accounts
 from .model import Finding, ScanError
 from .partial import GLOBAL, Cell, CellData, Identity, PartialInfo, SharedView
 from .partial_reader import MergeError, Partial, read_partial, read_partial_text
@@ -42,13 +50,30 @@ def _ordered(names: Iterable[str], order: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(unique, key=lambda name: rank.get(name, len(rank))))
 
 
-def _owners(partials: Sequence[Partial]) -> dict[Cell, int]:
-    """Which partial each cell is taken from: the first that has it."""
+def _owners(partials: Sequence[Partial]) -> tuple[dict[Cell, int], list[Cell]]:
+    """Which partial each cell is taken from: among the parts that read a listing of it,
+    else among those that name it, the newest (ties: the lowest digest, as sorted). And
+    the cells more than one part read."""
     owner: dict[Cell, int] = {}
+    readers: dict[Cell, list[int]] = {}
+    for number, partial in enumerate(partials):
+        for account, region, _listing in partial.coverage.read:
+            numbers = readers.setdefault((account, region), [])
+            if not numbers or numbers[-1] != number:
+                numbers.append(number)
     for number, partial in enumerate(partials):
         for cell in partial.info.cells:
-            owner.setdefault(cell, number)
-    return owner
+            candidates = readers.get(cell)
+            if candidates is not None and number not in candidates:
+                continue
+            current = owner.get(cell)
+            if current is None or partials[number].generated_at > partials[current].generated_at:
+                owner[cell] = number
+    for cell, numbers in readers.items():
+        if cell not in owner:  # read, but not among the part's cells: still its own
+            owner[cell] = max(numbers, key=lambda n: (partials[n].generated_at, -n))
+    overlaps = sorted(cell for cell, numbers in readers.items() if len(numbers) > 1)
+    return owner, overlaps
 
 
 def _choose_views(
@@ -91,13 +116,16 @@ def merge(
     plan's own). `empty_scope`: the scope when there is no partial at all."""
     if not partials and empty_scope is None:
         raise MergeError("no partial report to merge")
+    # One order whatever the order given: by content (then by name, for identical parts).
+    partials = sorted(partials, key=lambda p: (p.digest, p.source))
     for partial in partials[1:]:
         if partial.info.policy_sha256 != partials[0].info.policy_sha256:
+            first, second = sorted((partial.source, partials[0].source))
             raise MergeError(
-                f"{partial.source}: judged under another policy than {partials[0].source}: "
+                f"{second}: judged under another policy than {first}: "
                 "partials can only be merged when one policy judged them all"
             )
-    owner = _owners(partials)
+    owner, overlaps = _owners(partials)
     kept_views, dropped_views = _choose_views(partials, owner)
     cells = {cell: partials[n].info.cells[cell] for cell, n in owner.items()}
     cells = {cell: CellData(data.backups_scanned, list(data.owned)) for cell, data in cells.items()}
@@ -126,10 +154,12 @@ def merge(
             )
             entries.setdefault(_error_key(error), error)
 
-    order = list(planned_accounts) or [a for p in partials for a in p.info.accounts]
+    order = list(planned_accounts) or _part_order(partials)
     accounts = _ordered((a for p in partials for a in p.scope.accounts), order)
     base = partials[0].scope if partials else empty_scope
     assert base is not None
+    if not partials:  # nothing was read: the scope still names the planned accounts
+        accounts = _ordered(planned_accounts, order)
     scope = Scope(
         regions=tuple(dict.fromkeys(r for p in partials for r in p.scope.regions)) or base.regions,
         account_id=accounts[0] if accounts else "unknown",
@@ -138,8 +168,27 @@ def merge(
         policy_source=base.policy_source,
         # the union over the parts (a state is the same in every part that lists it)
         accounts_skipped=tuple(sorted({a for p in partials for a in p.scope.accounts_skipped})),
+        regions_not_enabled=_not_enabled(partials),
     )
-    report = _report(scope, cells, findings, list(entries.values()))
+    read = {
+        (account, region, listing)
+        for cell, number in owner.items()
+        for account, region, listing in partials[number].coverage.read
+        if (account, region) == cell
+    }
+    errors_list = sorted(entries.values(), key=_error_key)
+    coverage, unexplained = derive(
+        scope_accounts(scope.accounts, errors_list),
+        scope.regions,
+        scope.include_shared,
+        read,
+        errors_list,
+        dict(scope.regions_not_enabled),
+    )
+    earlier = {cell for p in partials for cell in p.coverage.overlaps}
+    coverage = replace(coverage, overlaps=tuple(sorted(earlier.union(overlaps))))
+    report = _report(scope, cells, findings, [*errors_list, *unexplained])
+    report.coverage = coverage
     moments = [p.generated_at for p in partials]
     report.generated_at = generated_at or min(moments, default=datetime.now(UTC))
     report.duration_seconds = max((p.duration_seconds for p in partials), default=0.0)
@@ -155,7 +204,33 @@ def merge(
 
 
 def _error_key(error: ScanError) -> tuple[str, ...]:
-    return (error.account_id, error.region, error.operation, error.code, error.message)
+    return (
+        error.account_id,
+        error.region,
+        error.operation,
+        error.code,
+        error.message,
+        error.listing or "",
+    )
+
+
+def _part_order(partials: Sequence[Partial]) -> list[str]:
+    """Without a plan: each account at its earliest place in any part (the caller's own
+    account first, as every shard lists it first), ties by account id."""
+    rank: dict[str, int] = {}
+    for partial in partials:
+        for place, account in enumerate(partial.info.accounts):
+            rank[account] = min(rank.get(account, place), place)
+    return sorted(rank, key=lambda account: (rank[account], account))
+
+
+def _not_enabled(partials: Sequence[Partial]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per account, the regions some part skipped as not enabled for it."""
+    skipped: dict[str, set[str]] = {}
+    for partial in partials:
+        for account, names in partial.scope.regions_not_enabled:
+            skipped.setdefault(account, set()).update(names)
+    return tuple((account, tuple(sorted(names))) for account, names in sorted(skipped.items()))
 
 
 def _report(

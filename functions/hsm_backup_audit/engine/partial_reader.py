@@ -3,7 +3,9 @@ Report parts (Finding, ScanError, Scope) and its PartialInfo. Pure: no AWS here.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -12,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ..constants import SCHEMA_VERSION, Rule, Severity, Status
 from .audit import Scope
+from .coverage import Coverage, NotRead, home_listing
 from .input_file import JsonError, parse_json
 from .model import FINDING_ID_PATTERN, Finding, ScanError, as_utc, finding_id, safe_text
 from .partial import PARTIAL_KEY, CellData, PartialInfo, SharedView
@@ -62,6 +65,7 @@ class _Error(_Model):
     operation: str
     code: str
     message: str
+    listing: Literal["clusters", "owned", "shared"] | None = None
 
 
 class _Scope(_Model):
@@ -71,6 +75,28 @@ class _Scope(_Model):
     include_shared: bool
     policy_source: str
     accounts_skipped: dict[str, str] = {}
+    regions_not_enabled: dict[str, list[str]] = {}
+
+
+class _ReadCell(_Model):
+    account_id: str
+    region: str
+    listing: Literal["clusters", "owned", "shared"]
+
+
+class _NotRead(_ReadCell):
+    error: _Error
+
+
+class _Place(_Model):
+    account_id: str
+    region: str
+
+
+class _Coverage(_Model):
+    read: list[_ReadCell]
+    not_read: list[_NotRead]
+    overlaps: list[_Place] = []
 
 
 class _Cell(_Model):
@@ -103,6 +129,7 @@ class _Document(_Model):
     scope: _Scope
     findings: list[_Finding]
     errors: list[_Error]
+    coverage: _Coverage
     partial: _Partial
 
 
@@ -117,11 +144,15 @@ class Partial:
     errors: list[ScanError]
     duration_seconds: float
     info: PartialInfo
+    coverage: Coverage
+    digest: str = ""  # SHA-256 of the document: a deterministic tie-break between parts
 
 
 def read_partial_text(text: str | bytes, source: str) -> Partial:
     """Read one partial report from its JSON text (parsed and checked in one pass by
     pydantic; anything wrong is diagnosed again the slow way, for the message)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    digest = hashlib.sha256(raw).hexdigest()
     try:
         parsed = _Document.model_validate_json(text)
     except ValidationError:
@@ -130,7 +161,7 @@ def read_partial_text(text: str | bytes, source: str) -> Partial:
         except JsonError as exc:
             raise MergeError(f"{source}: {exc}") from None
         return read_partial(document, source)
-    return _read(parsed, source)
+    return _read(parsed, source, digest)
 
 
 def read_partial(document: Any, source: str) -> Partial:
@@ -149,13 +180,48 @@ def read_partial(document: Any, source: str) -> Partial:
     except ValidationError as exc:
         said = safe_text(describe_error(exc.errors()[0]), 300)
         raise MergeError(f"{source}: not a partial report: {said}") from None
-    return _read(parsed, source)
+    canonical = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return _read(parsed, source, digest)
 
 
-def _read(parsed: _Document, source: str) -> Partial:
+def _coverage(parsed: _Document) -> Coverage:
+    return Coverage(
+        read=frozenset((c.account_id, c.region, c.listing) for c in parsed.coverage.read),
+        not_read=tuple(
+            NotRead(c.account_id, c.region, c.listing, ScanError(**c.error.model_dump()))
+            for c in parsed.coverage.not_read
+        ),
+        overlaps=tuple((c.account_id, c.region) for c in parsed.coverage.overlaps),
+    )
+
+
+def _check(parsed: _Document, coverage: Coverage, source: str) -> None:
+    """A part is what it says: INCOMPLETE exactly when it has an error entry, and every
+    finding in a cell it read or names as not read (with the error that says why)."""
+    if (parsed.status == Status.INCOMPLETE) != bool(parsed.errors):
+        said = "INCOMPLETE without an error entry" if not parsed.errors else parsed.status
+        raise MergeError(f"{source}: refused: status {said} (errors: {len(parsed.errors)})")
+    named = set(coverage.read) | {(c.account_id, c.region, c.listing) for c in coverage.not_read}
+    for finding in parsed.findings:
+        cell = (
+            finding.account_id,
+            finding.region,
+            home_listing(finding.rule, finding.shared, finding.backup_id),
+        )
+        if cell not in named:
+            raise MergeError(
+                f"{source}: refused: finding {safe_text(finding.id, 40) or '(no id)'} lies in "
+                f"{'/'.join(safe_text(part, 40) for part in cell)}, a cell the part did not read"
+            )
+
+
+def _read(parsed: _Document, source: str, digest: str) -> Partial:
     generated_at = as_utc(parsed.generated_at.removesuffix("Z") + "+00:00")
     if generated_at is None:
         raise MergeError(f"{source}: generated_at is not a time")
+    coverage = _coverage(parsed)
+    _check(parsed, coverage, source)
     if len(parsed.partial.backup_keys) != len(parsed.findings):
         raise MergeError(f"{source}: not a partial report: one backup key per finding expected")
     seen: set[str] = set()
@@ -180,11 +246,17 @@ def _read(parsed: _Document, source: str) -> Partial:
             include_shared=parsed.scope.include_shared,
             policy_source=parsed.scope.policy_source,
             accounts_skipped=tuple(sorted(parsed.scope.accounts_skipped.items())),
+            regions_not_enabled=tuple(
+                (account, tuple(names))
+                for account, names in parsed.scope.regions_not_enabled.items()
+            ),
         ),
         findings=findings,
         errors=[ScanError(**e.model_dump()) for e in parsed.errors],
         duration_seconds=0.0,
         info=_info(parsed.partial, findings, source),
+        coverage=coverage,
+        digest=digest,
     )
 
 

@@ -50,6 +50,8 @@ def to_document(report: Report) -> dict[str, Any]:
         "findings": _findings(report),
         "errors": [e.to_dict() for e in report.errors],
     }
+    if report.coverage is not None:
+        document["coverage"] = report.coverage.to_dict()
     if report.run_id is not None:
         document["run_id"] = report.run_id
     if report.changes is not None:
@@ -82,21 +84,23 @@ def changes_document(changes: Changes) -> dict[str, Any]:
     return {
         "baseline": baseline,
         "new": list(changes.new),
-        "resolved": [
-            {
-                "id": r.id,
-                "rule": r.rule,
-                "severity": r.severity,
-                "account_id": r.account_id,
-                "region": r.region,
-                "cluster_id": r.cluster_id,
-                "backup_id": r.backup_id,
-                "first_seen": iso(r.first_seen),
-                "message": r.message,
-            }
-            for r in changes.resolved
-        ],
+        "resolved": [{**_left(r), "reason": r.reason} for r in changes.resolved],
+        "not_checked": [_left(r) for r in changes.not_checked],
         "unchanged": changes.unchanged,
+    }
+
+
+def _left(r: ResolvedFinding) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "rule": r.rule,
+        "severity": r.severity,
+        "account_id": r.account_id,
+        "region": r.region,
+        "cluster_id": r.cluster_id,
+        "backup_id": r.backup_id,
+        "first_seen": iso(r.first_seen),
+        "message": r.message,
     }
 
 
@@ -200,23 +204,33 @@ def changes_lines(report: Report) -> list[str]:
     if changes.baseline_generated_at is None:
         return ["", "Changes: no baseline to compare with (every finding is new)"]
     since = iso(changes.baseline_generated_at)
-    lines = [
-        "",
-        f"Changes since {since}: {len(changes.new)} new, {len(changes.resolved)} resolved, "
-        f"{changes.unchanged} unchanged",
-    ]
+    fixed = [gone for gone in changes.resolved if gone.fixed]
+    dropped = [gone for gone in changes.resolved if not gone.fixed]
+    counts = f"{len(changes.new)} new, {len(fixed)} resolved, {changes.unchanged} unchanged"
+    if dropped:
+        counts += f", {len(dropped)} no longer audited"
+    if changes.not_checked:
+        counts += f", {len(changes.not_checked)} not checked this run"
+    lines = ["", f"Changes since {since}: {counts}"]
     new = set(changes.new)
     for finding in report.findings:
         if finding.id in new:
             lines += _change_line("NEW", finding.rule, finding)
-    for gone in changes.resolved:
-        lines += _change_line("RESOLVED", gone.rule, gone)
+    for gone in fixed:
+        lines += _change_line("RESOLVED", gone.rule, gone, f" ({gone.reason})")
+    for gone in dropped:
+        lines += _change_line("NO LONGER AUDITED", gone.rule, gone)
+    for gone in changes.not_checked:
+        lines += _change_line("NOT CHECKED THIS RUN", gone.rule, gone)
     return lines
 
 
-def _change_line(label: str, rule: str, item: Finding | ResolvedFinding) -> list[str]:
+def _change_line(
+    label: str, rule: str, item: Finding | ResolvedFinding, why: str = ""
+) -> list[str]:
     where = _value(item.backup_id) if item.backup_id else f"cluster {_value(item.cluster_id)}"
-    return _wrap(f"{label} {rule} {where} {_value(item.region)} {_value(item.account_id)}", "  ")
+    text = f"{label} {rule} {where} {_value(item.region)} {_value(item.account_id)}{why}"
+    return _wrap(text, "  ")
 
 
 def to_text(report: Report) -> str:

@@ -352,3 +352,27 @@ def test_a_journal_that_is_not_one_is_refused(
     assert "line 2 is not JSON" in capsys.readouterr().err
     assert main(["undo", str(tmp_path / "missing.jsonl")]) == ExitCode.USAGE
     assert "no such journal file" in capsys.readouterr().err
+
+
+def test_a_region_the_report_did_not_read_completely_is_never_touched(
+    server_fleet: tuple[str, Fleet],
+    fleet_server: FleetServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # Given a report whose cluster listing failed (its coverage section says so)
+    url, fleet = server_fleet
+    estate = Estate(fleet)
+    fleet_server.layer.faults.append(Fault("deny", operation="DescribeClusters"))
+    document = scan(capsys, url, tmp_path / "report.json")
+    fleet_server.layer.faults.clear()
+    assert any(c["listing"] == "clusters" for c in document["coverage"]["not_read"])
+    # When the plan is made with --delete
+    code, plan = fix(capsys, str(tmp_path / "report.json"), "--delete")
+    # Then nothing is planned, and each backup says why (a plan printed: exit 0)
+    assert code == ExitCode.COMPLIANT
+    assert plan["actions"] == []
+    assert {s["backup_id"] for s in plan["skipped"]} >= {estate.pinned, estate.non_fips}
+    assert {s["reason"] for s in plan["skipped"]} == {
+        f"the report did not read account 123456789012 in {PRIMARY} completely"
+    }

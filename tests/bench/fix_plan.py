@@ -13,9 +13,9 @@ from hsm_backup_audit.engine.fix_render import plan_json
 from hsm_backup_audit.engine.remediation import plan_fixes
 from hsm_backup_audit.engine.report import to_json
 
-from .changes import MONDAY, Figure, _best, _peak_mb, run_of
+from .changes import MONDAY, Figure, _best, _peak_mib, run_of
 
-SECONDS, MEGABYTES = 2.0, 500
+SECONDS, MIB_AT_MOST = 2.0, 500
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 REAL_LOOKING = str.maketrans("0123456789", "abcdefghij")
 
@@ -33,16 +33,16 @@ def measure(findings: int = 100_000) -> list[Figure]:
     document = parse_baseline(raw, NOW)
     made = plan_fixes(document, delete=True, today=today)
     assert len(made.actions) == findings, len(made.actions)
-    (plan_s, plan_wall), plan_mb = _best(plan), _peak_mb(plan)
+    (plan_s, plan_wall), plan_mib = _best(plan), _peak_mib(plan)
     render_s, render_wall = _best(lambda: plan_json(made))
     n = f"{findings:,}"
     size_mb = len(raw) / 1e6
     return [
         (
             f"fix plan from a {n}-finding report ({size_mb:.0f} MB JSON), parse included, "
-            f"<= {SECONDS:.0f} s and {MEGABYTES} MB",
-            plan_s <= SECONDS and plan_mb <= MEGABYTES,
-            f"{plan_s:.2f} s CPU ({plan_wall:.2f} s wall), {plan_mb:.0f} MB peak, "
+            f"<= {SECONDS:.0f} s and {MIB_AT_MOST} MiB",
+            plan_s <= SECONDS and plan_mib <= MIB_AT_MOST,
+            f"{plan_s:.2f} s CPU ({plan_wall:.2f} s wall), {plan_mib:.0f} MiB peak, "
             f"{len(made.actions):,} actions; JSON plan rendered in {render_s:.2f} s CPU "
             f"({render_wall:.2f} s wall)",
         ),

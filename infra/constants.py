@@ -168,6 +168,7 @@ CTX_STACK_SET_CALL_AS = "stackSetCallAs"
 CTX_SECURITY_HUB = "securityHub"
 CTX_FAN_OUT = "fanOut"
 CTX_LAMBDA_CONCURRENCY_QUOTA = "lambdaConcurrencyQuota"
+CTX_AUTO_FIX = "autoFix"
 
 CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_NOTIFICATION_EMAILS: "",
@@ -201,6 +202,7 @@ CONTEXT_DEFAULTS: dict[str, str | bool | int] = {
     CTX_SECURITY_HUB: False,
     CTX_FAN_OUT: False,
     CTX_LAMBDA_CONCURRENCY_QUOTA: LAMBDA_CONCURRENCY_QUOTA_DEFAULT,
+    CTX_AUTO_FIX: "never",
 }
 
 # The retention periods CloudWatch Logs accepts, by their aws_logs.RetentionDays name.

@@ -26,6 +26,7 @@ from hsm_backup_audit.regions import ALL_REGIONS
 
 from . import constants as c
 from .asset import function_code
+from .auto_fix import grant_auto_fix
 from .member_access import MemberAccess
 from .nag import acknowledge, arn_resource
 from .security_hub import IMPORT_ACTION, acknowledge_every_region, default_product_arns
@@ -246,6 +247,8 @@ class AuditFunction(Construct):
             self.wildcard_policies.append(member.policy)
         if report_bucket is not None:
             self._acknowledge_bucket_prefixes(role, report_bucket)
+        if self._settings.auto_fix:  # only when on: no role may change a backup otherwise
+            grant_auto_fix(self, role, report_bucket)
         return role
 
     @staticmethod
@@ -288,6 +291,8 @@ class AuditFunction(Construct):
                 env[fn.ENV_ORGANIZATIONAL_UNITS] = ",".join(settings.organizational_units)
         if settings.security_hub:
             env[fn.ENV_SECURITY_HUB] = "true"
+        if settings.auto_fix:
+            env[fn.ENV_AUTO_FIX] = settings.auto_fix
         return env
 
     def _build_function(

@@ -17,6 +17,7 @@ from constructs import Construct
 from hsm_backup_audit.constants import (
     DELIVERY_KEY_PREFIX,
     FANOUT_KEY_PREFIX,
+    FIXES_KEY_PREFIX,
     HISTORY_KEY_PREFIX,
     REPORT_KEY_PREFIX,
 )
@@ -63,6 +64,7 @@ class ReportBucket(Construct):
             lifecycle_rules=[
                 self._build_lifecycle_rule(expiration_days),
                 self._build_history_rule(expiration_days),
+                self._build_fixes_rule(expiration_days),
                 *self._build_working_file_rules(),
                 s3.LifecycleRule(
                     id="AbortIncompleteUploads",
@@ -128,3 +130,13 @@ class ReportBucket(Construct):
             )
             for rule_id, prefix, days in rules
         ]
+
+    @staticmethod
+    def _build_fixes_rule(expiration_days: int) -> s3.LifecycleRule:
+        """The journals of autoFix (fixes/): kept as long as the reports they act on."""
+        return s3.LifecycleRule(
+            id="ExpireFixJournals",
+            prefix=f"{FIXES_KEY_PREFIX}/",
+            expiration=Duration.days(expiration_days),
+            noncurrent_version_expiration=Duration.days(expiration_days),
+        )

@@ -73,6 +73,7 @@ class Settings:
     security_hub: bool = False
     # The Step Functions fan-out: organization=true, or fanOut=true (memberAccounts).
     fan_out: bool = False
+    auto_fix: str | None = None  # "never-expires": the scheduled run sets NeverExpires back
 
 
 def _raw(node: Node, key: str) -> Any:
@@ -93,6 +94,13 @@ def _items(node: Node, key: str, pattern: re.Pattern[str], expected: str) -> tup
         if not pattern.fullmatch(item):
             raise SettingsError(f"{key}: {item!r} is not {expected}")
     return tuple(dict.fromkeys(items))
+
+
+def _auto_fix(node: Node) -> str | None:
+    value = _text(node, c.CTX_AUTO_FIX)
+    if value not in ("never", "never-expires"):
+        raise SettingsError(f"{c.CTX_AUTO_FIX}: expected never or never-expires (got {value!r})")
+    return None if value == "never" else value
 
 
 def _flag(node: Node, key: str) -> bool:
@@ -308,4 +316,5 @@ def read_settings(node: Node) -> Settings:
         stack_set_call_as=call_as,
         security_hub=_flag(node, c.CTX_SECURITY_HUB),
         fan_out=organization or _flag(node, c.CTX_FAN_OUT),
+        auto_fix=_auto_fix(node),
     )

@@ -109,7 +109,7 @@ DESCRIPTION = (
     "arguments, policy or baseline file, 3 incomplete (the audit could not see everything). "
     "With --fail-on new, 1 means new findings above INFO since the baseline and 0 that there "
     "are none (3 still wins: an incomplete audit never passes). 130: interrupted; 141: the "
-    "output was closed (e.g. | head)."
+    "output was closed (e.g. | head). `fix` and `undo` have their own: see their --help."
 )
 FAIL_ON_STATUS, FAIL_ON_NEW = "status", "new"
 FORMATS = ["text", "json", "partial"]
@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_evidence_command(commands)
 
+    from .fix_arguments import add_fix_commands
+
+    add_fix_commands(commands)
     demo = commands.add_parser("demo", help="scan an embedded moto fleet (development install)")
     demo.add_argument("--format", choices=["text", "json"], default="text")
     return parser

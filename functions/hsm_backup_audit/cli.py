@@ -1,5 +1,5 @@
-"""`hsm-backup-audit`: the command line runs its commands (scan, merge, evidence, demo). What each
-option takes, and the exit codes, are in arguments.py."""
+"""`hsm-backup-audit`: the command line runs its commands (scan, merge, evidence, fix, undo,
+demo). What each option takes, and the exit codes, are in arguments.py."""
 
 from __future__ import annotations
 
@@ -251,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_merge(args)
     if args.command == "evidence":
         return run_evidence(args)
+    if args.command in ("fix", "undo"):
+        from . import fix_command
+
+        return fix_command.run_fix(args) if args.command == "fix" else fix_command.run_undo(args)
     return run_scan(args)
 
 

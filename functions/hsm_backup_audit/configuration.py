@@ -25,6 +25,7 @@ from .constants import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_MEMBER_ROLE_NAME,
     DEFAULT_WEEKLY_DIGEST_DAY,
+    ENV_AUTO_FIX,
     ENV_EXTERNAL_ID,
     ENV_MAX_WORKERS,
     ENV_MEMBER_ACCOUNTS_FILE,
@@ -139,6 +140,9 @@ class Environment(BaseModel):
         Field(alias=ENV_SECURITY_HUB),
         BeforeValidator(lambda v: (v.strip().lower() or "false") if isinstance(v, str) else v),
     ] = "false"
+    auto_fix: Annotated[
+        Literal["never-expires"] | None, Field(alias=ENV_AUTO_FIX), BeforeValidator(_blank_is_none)
+    ] = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,7 @@ class Configuration:
     member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
     organizational_units: tuple[str, ...] = ()
     security_hub: bool = False  # import findings into Security Hub (opt-in)
+    auto_fix: str | None = None  # "never-expires": set NeverExpires back after the audit
 
     @property
     def notify_only_findings(self) -> bool:
@@ -177,6 +182,7 @@ EXPECTED = {
     ENV_MEMBER_ROLE_NAME: "an IAM role name (letters, digits and _+=,.@-, up to 64)",
     ENV_ORGANIZATIONAL_UNITS: "comma-separated organizational unit ids, ou-xxxx-xxxxxxxx",
     ENV_SECURITY_HUB: "true or false",
+    ENV_AUTO_FIX: "never-expires, or unset",
 }
 
 
@@ -298,6 +304,7 @@ def load_configuration(environ: Mapping[str, str]) -> Configuration:
         member_role_name=env.member_role_name or DEFAULT_MEMBER_ROLE_NAME,
         organizational_units=env.organizational_units,
         security_hub=env.security_hub == "true",
+        auto_fix=env.auto_fix,
     )
 
 

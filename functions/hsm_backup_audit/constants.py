@@ -155,6 +155,7 @@ ENV_SECURITY_HUB = "SECURITY_HUB"
 # The fan-out's batch size (ItemBatcher), on its step functions only: the merge counts the
 # batches that wrote no partial report when the Distributed Map stops.
 ENV_FANOUT_BATCH_SIZE = "FANOUT_BATCH_SIZE"
+ENV_AUTO_FIX = "AUTO_FIX"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -241,3 +242,10 @@ DELIVERY_KEY_PREFIX = "deliveries"
 
 # Input reports (a baseline, a partial report, the stored baseline): the most read of one.
 MAX_REPORT_BYTES = 256 * 1024 * 1024
+# --- Automatic fixes (opt-in: autoFix=never-expires) ---------------------------
+# Only NeverExpires=false on the caller's own backups, after the audit; never a deletion.
+AUTO_FIX_NEVER_EXPIRES = "never-expires"
+# s3://REPORT_BUCKET/fixes/<run id>.jsonl: the journal of what the run changed.
+FIXES_KEY_PREFIX = "fixes"
+# No automatic fix starts with less than this left of the invocation.
+AUTO_FIX_STOP_SECONDS = 45

@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from .aws.auto_fix import auto_fix
 from .aws.delivery import Delivery, DeliveryError, Outbox, deliver, report_keys, run_id_for
 from .aws.history import History, read_history, record_run, scope_document, scope_key
 from .aws.monthly_evidence import MonthlyEvidence, write_monthly_evidence
@@ -21,6 +22,7 @@ from .aws.scanner import ScanRequest, scan
 from .aws.security_hub import AccountSessions, import_run, never
 from .configuration import Configuration
 from .constants import (
+    AUTO_FIX_STOP_SECONDS,
     NOTIFY_ALWAYS,
     NOTIFY_CHANGES,
     NOTIFY_FINDINGS,
@@ -32,6 +34,7 @@ from .constants import (
 )
 from .engine.audit import Report
 from .engine.changes import compute_changes, to_archive
+from .engine.digest_sections import auto_fix_lines
 from .engine.security_hub_outcome import SecurityHubOutcome
 from .observability import logger, tracer
 from .run_metrics import emit_run_metrics
@@ -80,6 +83,7 @@ def _deliver(
     request_id: str,
     security_hub: SecurityHubOutcome | None = None,
     evidence: MonthlyEvidence | None = None,
+    auto_fix: list[str] | None = None,
 ) -> Delivery:
     return deliver(
         report,
@@ -93,6 +97,7 @@ def _deliver(
         security_hub=security_hub,
         weekly=is_weekly_digest(report, config),
         evidence=(evidence.bucket, evidence.key) if evidence and evidence.key else None,
+        auto_fix=auto_fix or (),
     )
 
 
@@ -136,6 +141,30 @@ def _import_to_security_hub(
     for problem in outcome.problems:
         logger.error("security hub import failed", extra={"problem": problem.to_dict()})
     return outcome
+
+
+@tracer.capture_method(capture_response=False)
+def _auto_fix(
+    report: Report,
+    config: Configuration,
+    session: boto3.session.Session,
+    outbox: Outbox,
+    budget: TimeBudget | None,
+) -> list[str]:
+    """AUTO_FIX=never-expires: set NeverExpires back on this account's backups (every rail
+    of `fix --apply`), journal to the report bucket; the digest lines saying what changed."""
+    if config.auto_fix is None:
+        return []
+    stop = TimeBudget(budget.remaining_ms, AUTO_FIX_STOP_SECONDS).should_stop if budget else never
+    done = auto_fix(report, config.policy, session, outbox.s3, config.report_bucket, stop)
+    changed = [o.action.backup_id for o in done.outcomes if o.outcome == "applied"]
+    left = [
+        (o.action.backup_id, o.reason or o.outcome) for o in done.outcomes if o.outcome != "applied"
+    ]
+    logger.info("automatic fixes", extra={"changed": len(changed), "not_changed": len(left)})
+    if done.problem:
+        logger.error("fix journal not stored", extra={"problem": done.problem})
+    return auto_fix_lines(changed, left, done.journal_url, done.problem)
 
 
 def history_scope(config: Configuration) -> dict[str, Any]:
@@ -256,9 +285,12 @@ def finish_run(
     history = read_run_history(config, outbox)
     report.changes = compute_changes(report, history.baseline, config.policy)
     security_hub = _import_to_security_hub(report, config, session, budget)
+    fixes = _auto_fix(report, config, session, outbox, budget)
     reason = publish_reason(report, config, history)
     if reason is None and security_hub is not None and security_hub.problems:
         reason = "security hub import failed"
+    if reason is None and fixes:
+        reason = "automatic fixes"  # what changed an account is always said
     emit_run_metrics(report, run_id)
     for error in report.errors:
         logger.warning("listing failed", extra={"scan_error": error.to_dict()})
@@ -275,6 +307,7 @@ def finish_run(
         request_id,
         security_hub,
         evidence,
+        fixes,
     )
     if not delivery.failures:  # a retry must compare with the same baseline, and publish
         history_problem = record_history(report, config, outbox, delivery)

@@ -1,7 +1,7 @@
 """`make bench` (python -m tests.bench): the scan's overhead over a bare paginator; its
 speed, call count and memory across many accounts and regions; and the cost of working
-out what changed between two runs and rendering the digest. All in one run, or only the
-last with --section changes.
+out what changed between two runs and rendering the digest; and planning fixes from a
+100,000-finding report. All in one run, or one with --section.
 Prints PASS/FAIL per target; exits 1 if a target is missed."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hsm_backup_audit.constants import DEFAULT_MAX_WORKERS, RETRY_MODE, TIME_RES
 from hsm_backup_audit.engine.audit import Report
 from hsm_backup_audit.engine.policy import Policy
 
-from . import changes, evidence, fanout, memory
+from . import changes, evidence, fanout, fix_plan, memory
 from .server_process import Listing, ServerProcess
 from .walks import (
     CALLER,
@@ -329,6 +329,14 @@ def evidence_targets() -> list[Target]:
     return [Target(name, passed, detail) for name, passed, detail in figures]
 
 
+def fix_plan_targets() -> list[Target]:
+    say("== Fix plan from a stored report (pure engine, this machine)")
+    figures = fix_plan.measure()
+    for name, _, detail in figures:
+        say(f"  {name}: {detail}")
+    return [Target(name, passed, detail) for name, passed, detail in figures]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call (0.1)")
@@ -355,11 +363,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--section",
-        choices=["all", "changes", "fanout", "evidence"],
+        choices=["all", "changes", "fanout", "evidence", "fix"],
         default="all",
         help="run every section (all), only what changed and the digest (changes), "
-        "only the merge and the organization fan-out (fanout), or only the evidence page "
-        "of a year (evidence)",
+        "only the merge and the organization fan-out (fanout), the evidence page of a "
+        "year (evidence), or the fix plan (fix)",
     )
     args = parser.parse_args(argv)
     isolate_from_real_aws()
@@ -376,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets += changes_targets()
     if args.section in ("all", "evidence"):
         targets += evidence_targets()
+    if args.section in ("all", "fix"):
+        targets += fix_plan_targets()
     if args.section in ("all", "fanout"):
         targets += [Target(*target) for target in fanout.run(say, args.latency, args.org_accounts)]
     say()

@@ -1,7 +1,8 @@
 """Seeds moto's CloudHSM v2 backend with clusters and backups of any shape.
 
-moto creates only READY backups stamped "now" and has no ModifyBackupAttributes,
-DeleteBackup or CopyBackupToRegion, so varied fleets go straight into its backend.
+moto creates only READY backups stamped "now" and has no CopyBackupToRegion (nor, on its
+own, ModifyBackupAttributes, DeleteBackup or RestoreBackup: backup_writes.py adds those),
+so varied fleets go straight into its backend.
 Works under `mock_aws` and under a ThreadedMotoServer in the same process.
 """
 

@@ -26,7 +26,7 @@ def test_reports_are_archived_but_the_history_never_is(default: Synth) -> None:
     # The function reads history/ every run: a pointer in Glacier could not be read.
     (bucket,) = default.audit.find_resources("AWS::S3::Bucket").values()
     rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
-    assert set(rules) >= {"ArchiveThenExpireReports", "ExpireHistory"}
+    assert set(rules) >= {"ArchiveThenExpireReports", "ExpireHistory", "ExpireFixJournals"}
     assert rules["ArchiveThenExpireReports"]["Prefix"] == "reports/"
     assert rules["ArchiveThenExpireReports"]["ExpirationInDays"] == 730  # reportExpirationDays
     assert rules["ExpireHistory"] == {

@@ -7,6 +7,7 @@ the code that printed them (drift); these catch a sample that is wrong in itself
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -14,7 +15,9 @@ import jsonschema
 import pytest
 
 from hsm_backup_audit import constants as c
+from hsm_backup_audit.aws.journal import action_from, read_journal
 from hsm_backup_audit.engine.policy import load_policy
+from hsm_backup_audit.engine.remediation import MODIFY, Action, Skipped
 from tests.asff_model import assert_valid_asff
 from tests.docs_blocks import ROOT, Block, blocks
 
@@ -31,6 +34,8 @@ SNS_NUMERIC_OPERATORS = {"=", "<", "<=", ">", ">="}
 
 
 def kind(document: Any) -> str:
+    if isinstance(document, dict) and set(document) == {"actions", "skipped", "consider"}:
+        return "fix plan"
     if isinstance(document, dict) and document.get("SchemaVersion") == "2018-10-08":
         return "asff"
     if isinstance(document, dict) and "schema_version" in document and "findings" in document:
@@ -52,6 +57,15 @@ def _check_iam(document: dict[str, Any]) -> None:
             prefix, operation = action.split(":", 1)
             service = {"cloudhsm": "cloudhsmv2"}.get(prefix, prefix)
             assert operation in session.get_service_model(service).operation_names, action
+
+
+def _check_fix_plan(document: dict[str, Any]) -> None:
+    """Each entry has exactly the keys the plan's own classes write."""
+    action = Action(MODIFY, "never-expires", "1", "us-east-1", "c", "b", ("never-expires",), "u")
+    skipped = Skipped("b", "reason", "never-expires", "1", "us-east-1", "c")
+    assert all(set(a) == set(action.to_dict()) for a in document["actions"])
+    assert all(set(s) == set(skipped.to_dict()) for s in document["skipped"])
+    assert all({"rule", "account_id", "command"} <= set(c) for c in document["consider"])
 
 
 def _check_filter(document: dict[str, Any]) -> None:
@@ -78,7 +92,18 @@ def _id(block: Block) -> str:
 
 def test_there_are_samples_of_each_kind() -> None:
     kinds = {kind(json.loads(block.text)) for block in SAMPLES}
-    assert kinds == {"asff", "report", "iam", "filter", "coverage", "policy"}
+    assert kinds == {"asff", "report", "iam", "filter", "coverage", "policy", "fix plan"}
+
+
+@pytest.mark.parametrize("block", [b for b in blocks() if b.language == "jsonl"], ids=_id)
+def test_each_journal_sample_reads_as_a_journal(block: Block, tmp_path: Path) -> None:
+    # Given the sample written to a file, the journal reader takes every line
+    path = tmp_path / "fix.jsonl"
+    path.write_text(block.text + "\n")
+    entries = read_journal(path)
+    assert len(entries) == len(block.text.splitlines())
+    assert {e["event"] for e in entries} <= {"before", "after", "undo-before", "undo-after"}
+    assert all(action_from(e["action"]).key == e["key"] for e in entries if "action" in e)
 
 
 @pytest.mark.parametrize("block", SAMPLES, ids=_id)
@@ -95,5 +120,7 @@ def test_each_json_sample_is_valid_for_what_reads_it(block: Block) -> None:
             _check_filter(document)
         case "coverage":
             _check_coverage(document)
+        case "fix plan":
+            _check_fix_plan(document)
         case _:
             load_policy(block.text)

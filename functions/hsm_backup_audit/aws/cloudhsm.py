@@ -240,3 +240,32 @@ def cluster_pages(client: BaseClient, should_stop: Callable[[], bool]) -> Iterat
     return _pages(
         client, "describe_clusters", "Clusters", CLUSTERS_PAGE_SIZE, should_stop, ("ClusterId",)
     )
+
+
+def ready_backup_pages(
+    client: BaseClient, cluster_id: str, should_stop: Callable[[], bool]
+) -> Iterator[list[Any]]:
+    """The READY backups of one cluster (for `fix`: which is its newest)."""
+    return _pages(
+        client,
+        "describe_backups",
+        "Backups",
+        BACKUPS_PAGE_SIZE,
+        should_stop,
+        ("BackupArn", "BackupId"),
+        Filters={"clusterIds": [cluster_id], "states": ["READY"]},
+    )
+
+
+def one_cluster_pages(
+    client: BaseClient, cluster_id: str, should_stop: Callable[[], bool]
+) -> Iterator[list[Any]]:
+    return _pages(
+        client,
+        "describe_clusters",
+        "Clusters",
+        CLUSTERS_PAGE_SIZE,
+        should_stop,
+        ("ClusterId",),
+        Filters={"clusterIds": [cluster_id]},
+    )

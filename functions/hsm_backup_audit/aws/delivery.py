@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -191,6 +192,7 @@ def deliver(
     security_hub: SecurityHubOutcome | None = None,
     weekly: bool = False,
     evidence: tuple[str, str] | None = None,
+    auto_fix: Sequence[str] = (),
 ) -> Delivery:
     """Store the report, then publish the digest that links to it (unless `publish` is
     False: NOTIFY decided this run has nothing to say, or an earlier attempt of the same
@@ -208,6 +210,7 @@ def deliver(
         security_hub=security_hub,
         weekly=weekly,
         evidence=evidence,
+        auto_fix=auto_fix,
     )
     if not publish or (only_when_not_compliant and report.status == Status.COMPLIANT):
         return out

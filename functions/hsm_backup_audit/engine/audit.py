@@ -298,11 +298,18 @@ class Audit:
             findings.extend(view.findings)
             by_region[view.region] = by_region.get(view.region, 0) + 1
             by_account[view.account_id] = by_account.get(view.account_id, 0) + 1
-        for key, cluster_key, late in self._overdue:
-            newest = self._newest_ready.get(cluster_key)
-            if newest is not None and newest.key == key and self._cluster_may_exist(cluster_key):
+        restore_points = {
+            newest.key
+            for cluster_key, newest in self._newest_ready.items()
+            if self._cluster_may_exist(cluster_key)
+        }
+        for key, _cluster_key, late in self._overdue:
+            if key in restore_points:
                 continue  # the service keeps a cluster's newest backup
             findings.append(late)
+        for finding in findings:
+            if finding.backup_key in restore_points and not finding.shared:
+                finding.last_restore_point = True
         clusters = [*self._clusters.items()]
         clusters += [((c.account_id, c.region, ""), c) for c in self._unnamed_clusters]
         for cluster_key, cluster in clusters:

@@ -195,11 +195,13 @@ def render_digest(
     weekly: bool = False,
     budget: int = DIGEST_READABLE_BYTES,
     evidence: tuple[str, str] | None = None,
+    auto_fix: Sequence[str] = (),
 ) -> Digest:
     """The digest of one run. `report_url` is where the full JSON report was stored;
     `report_problem` says why it could not be stored; `baseline_problem` why the run
     history could not be read; `security_hub` what the import into Security Hub did;
-    `weekly`: this is the weekly digest (NOTIFY=changes on WEEKLY_DIGEST_DAY)."""
+    `weekly`: this is the weekly digest (NOTIFY=changes on WEEKLY_DIGEST_DAY);
+    `auto_fix` the lines saying what the automatic fixes changed."""
     if report_url:
         report_line = clean(report_url, 1100)
     elif report_problem:
@@ -211,6 +213,7 @@ def render_digest(
     shown_open = _without_deleted_clusters(report, still_open)
     head = verdict(report, new, weekly=weekly)
     middle = rule_table(report, new) + error_lines(report) + security_hub_lines(security_hub)
+    middle += list(auto_fix)
     tail = table(report, "region")
     if len(report.scope.accounts) > 1:
         tail += table(report, "account_id")

@@ -129,3 +129,33 @@ def evidence_lines(evidence: tuple[str, str] | None) -> list[str]:
     bucket, key = (clean(part, 300) for part in evidence)
     url = CONSOLE_OBJECT_URL.format(bucket=bucket, key=urllib.parse.quote(key, safe="/"))
     return ["", f"Evidence page for last month: {url}", f"  aws s3 cp s3://{bucket}/{key} ."]
+
+
+AUTO_FIX_IDS_SHOWN = 20
+
+
+def auto_fix_lines(
+    changed: Sequence[str],
+    not_changed: Sequence[tuple[str, str]],
+    journal: str | None,
+    problem: str | None = None,
+) -> list[str]:
+    """The digest's account of the automatic fixes (autoFix=never-expires): exactly which
+    backups it changed, what it left and why, and where the journal is (for `undo`)."""
+    if not changed and not not_changed and not problem:
+        return []
+    lines = ["", f"AUTOMATIC FIXES: NeverExpires set to false on {len(changed):,} backup(s)"]
+    lines += [f"  changed {safe_text(b)}" for b in changed[:AUTO_FIX_IDS_SHOWN]]
+    lines += [
+        f"  not changed {safe_text(b)}: {safe_text(reason, 200)}"
+        for b, reason in not_changed[:AUTO_FIX_IDS_SHOWN]
+    ]
+    hidden = max(len(changed) - AUTO_FIX_IDS_SHOWN, 0)
+    hidden += max(len(not_changed) - AUTO_FIX_IDS_SHOWN, 0)
+    if hidden:
+        lines.append(f"  ... {hidden:,} more in the journal")
+    if journal:
+        lines.append(f"  journal: {safe_text(journal, 1100)} (undo: hsm-backup-audit undo FILE)")
+    if problem:
+        lines.append(f"  JOURNAL NOT STORED: {safe_text(problem, 300)}")
+    return lines

@@ -266,6 +266,10 @@ class Finding:
     # Which backup of this run it is about (the de-duplication key): never shown, counted
     # by `backups_noncompliant` so that backups without any id still count one by one.
     backup_key: int | None = None
+    # The backup is its cluster's newest READY one while the cluster is listed and not
+    # deleted (or its listing failed): the cluster's last restore point. `fix` never acts
+    # on it; the report says so on its findings ("last_restore_point": true).
+    last_restore_point: bool = False
     # A cross-region copy: the region of its source, where its cluster is (None: not a copy).
     source_region: str | None = None
     # Its cluster was not listed this run where it lives, though that listing was read
@@ -317,6 +321,8 @@ class Finding:
             extra["source_region"] = self.source_region
         if self.cluster_deleted:
             extra["cluster_deleted"] = True
+        if self.last_restore_point:
+            extra["last_restore_point"] = True
         return extra
 
 

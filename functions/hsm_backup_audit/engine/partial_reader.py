@@ -64,6 +64,7 @@ class _Finding(_Model):
     tags: dict[str, str]
     source_region: str | None = None
     cluster_deleted: bool = False
+    last_restore_point: bool = False
 
 
 class _Error(_Model):
@@ -303,6 +304,7 @@ def _finding(doc: _Finding, backup_key: int | None) -> Finding:
         remediation=doc.remediation,
         tags=tuple(doc.tags.items()),
         backup_key=backup_key,
+        last_restore_point=doc.last_restore_point,
         stored_id=doc.id or "",
         source_region=doc.source_region,
         cluster_deleted=doc.cluster_deleted,

@@ -27,7 +27,13 @@ def _client(url: str, raw: Raw) -> Any:
     return client
 
 
-def _fits(client: Any, operation: str, params: dict, answer: dict, raw_body: dict) -> None:
+def _fits(
+    client: Any,
+    operation: str,
+    params: dict[str, Any],
+    answer: dict[str, Any],
+    raw_body: dict[str, Any],
+) -> None:
     """The request validates against the input shape; the answer's raw JSON names only
     members of the output shape (and of Backup), and validates as that shape."""
     model = client.meta.service_model.operation_model(operation)

@@ -9,9 +9,11 @@ import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import boto3
 import pytest
+from moto.cloudhsmv2.models import Backup
 
 from hsm_backup_audit.cli import main
 from hsm_backup_audit.constants import ExitCode
@@ -22,19 +24,19 @@ from hsm_backup_audit_demo.server import Fault, FleetServer
 FAST = ("--calls-per-second", "50")
 
 
-def scan(capsys: pytest.CaptureFixture[str], url: str, path: Path) -> dict:
+def scan(capsys: pytest.CaptureFixture[str], url: str, path: Path) -> dict[str, Any]:
     main(["scan", "--format", "json", "--endpoint-url", url, "--region", PRIMARY])
     text = capsys.readouterr().out
     path.write_text(text)
     return dict(json.loads(text))
 
 
-def fix(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+def fix(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = main(["fix", *args, "--format", "json", *FAST])
     return code, json.loads(capsys.readouterr().out)
 
 
-def rules_of(document: dict, backup_id: str) -> set[str]:
+def rules_of(document: dict[str, Any], backup_id: str) -> set[str]:
     return {f["rule"] for f in document["findings"] if f["backup_id"] == backup_id}
 
 
@@ -56,7 +58,7 @@ class Estate:
             PRIMARY, self.cluster, created=now - timedelta(days=10), mode="NON_FIPS"
         )
 
-    def backup(self, backup_id: str) -> object:
+    def backup(self, backup_id: str) -> Backup:
         return self.fleet.backend(PRIMARY).backups[backup_id]
 
 
@@ -185,7 +187,7 @@ def test_undo_says_what_can_no_longer_be_undone(
     fix(capsys, *args, "--journal", journal, "--endpoint-url", url)
     # Given the deletion is eight days old
     yesterday = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)  # moto: naive UTC
-    estate.backup(estate.non_fips).delete_timestamp = yesterday
+    estate.backup(estate.non_fips).delete_timestamp = yesterday  # type: ignore[assignment]
     code = main(["undo", journal, "--endpoint-url", url, *FAST])
     out = capsys.readouterr().out
     assert code == ExitCode.NON_COMPLIANT

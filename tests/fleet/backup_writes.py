@@ -32,13 +32,14 @@ def _now() -> datetime:
 
 
 def _find(response: CloudHSMV2Response, params: dict[str, Any]) -> Backup:
-    backup_id = params.get("BackupId")
+    backup_id = str(params.get("BackupId"))
     backup = response.cloudhsmv2_backend.backups.get(backup_id)
     if backup is None or backup.backup_state == "DELETED":
         raise _ServiceError(
             "CloudHsmResourceNotFoundException", f"Backup {backup_id} was not found"
         )
-    if backup.backup_state == "PENDING_DELETION" and backup.delete_timestamp <= _now():
+    deleting_at: datetime | None = backup.delete_timestamp  # moto types it as None
+    if backup.backup_state == "PENDING_DELETION" and deleting_at and deleting_at <= _now():
         backup.backup_state = "DELETED"  # its seven days are over: permanently deleted
         raise _ServiceError(
             "CloudHsmResourceNotFoundException", f"Backup {backup_id} was not found"
@@ -71,7 +72,7 @@ def delete_backup(self: CloudHSMV2Response) -> str:
             f"Backup {backup.backup_id} is {backup.backup_state}, not READY",
         )
     backup.backup_state = "PENDING_DELETION"
-    backup.delete_timestamp = _now() + timedelta(days=PENDING_DELETION_DAYS)
+    backup.delete_timestamp = _now() + timedelta(days=PENDING_DELETION_DAYS)  # type: ignore[assignment]
     return _answer(backup)
 
 

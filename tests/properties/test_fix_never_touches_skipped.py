@@ -130,6 +130,7 @@ def test_apply_never_touches_skipped_and_undo_restores_within_seven_days(
         after = _state(fleet)
         # Then no skipped backup changed in any way
         for skipped in plan.skipped:
+            assert skipped.backup_id is not None
             assert after[skipped.backup_id] == before[skipped.backup_id]
         # When some deletions age past their seven days, and the journal is undone
         applied = [o.action for o in outcomes if o.outcome == APPLIED]

@@ -46,7 +46,7 @@ def raw(**changes: Any) -> dict[str, Any]:
     ],
 )
 def test_changed_since_the_report(
-    kind: str, rules: tuple[str, ...], now: dict, reason: str | None
+    kind: str, rules: tuple[str, ...], now: dict[str, Any], reason: str | None
 ) -> None:
     found = changed_reason(action(kind, *rules), reread(action(kind, *rules), now), Policy())
     if reason is None:

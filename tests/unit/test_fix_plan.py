@@ -28,7 +28,7 @@ TODAY = date(2026, 12, 6)
 ACCOUNT, MEMBER, REGION = "111122223333", "444455556666", "us-east-1"
 
 
-def finding(rule: str, backup: str | None = "backup-aaaaaaaaaaa", **extra: Any) -> dict:
+def finding(rule: str, backup: str | None = "backup-aaaaaaaaaaa", **extra: Any) -> dict[str, Any]:
     entry = {
         "rule": rule,
         "account_id": ACCOUNT,
@@ -41,7 +41,9 @@ def finding(rule: str, backup: str | None = "backup-aaaaaaaaaaa", **extra: Any) 
     return {**entry, **extra}
 
 
-def report(*findings: dict, errors: list | None = None, **extra: Any) -> dict:
+def report(
+    *findings: dict[str, Any], errors: list[Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {"schema_version": 1, "findings": list(findings), "errors": errors or [], **extra}
 
 
@@ -235,7 +237,7 @@ def test_the_audit_marks_the_last_restore_point_only_while_the_cluster_exists() 
     ]
     audit.add_backups(ACCOUNT, REGION, False, backups)
     scope = Scope(regions=(REGION,), account_id=ACCOUNT, accounts=(ACCOUNT,), include_shared=True)
-    document = {"schema_version": 1, "findings": [], "errors": []}
+    document: dict[str, Any] = {"schema_version": 1, "findings": [], "errors": []}
     document["findings"] = [f.to_dict() for f in audit.finish(scope).findings]
     # Then only the ACTIVE cluster's backup is marked, and the plan deletes only the other
     marked = {f["backup_id"] for f in document["findings"] if f.get("last_restore_point")}

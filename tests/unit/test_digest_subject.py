@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import botocore.loaders
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hsm_backup_audit.constants import DIGEST_SUBJECT_MAX, Status
@@ -51,6 +51,9 @@ def test_the_limit_is_the_models() -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(facts)
+@example(  # a scope's name that ends in punctuation, with no room for the total after it
+    SubjectFacts("NON_COMPLIANT", "00:", 10**9, 10**9, 0, new=10**9, resolved=10**9)
+)
 def test_every_subject_is_under_the_models_limit_one_ascii_line_led_by_its_status(
     subject_facts: SubjectFacts,
 ) -> None:

@@ -121,7 +121,9 @@ def compose_subject(facts: SubjectFacts) -> str:
         total += f" in {plural(facts.clusters, 'cluster')}"
         if facts.status == Status.COMPLIANT:
             total = f": {plural(facts.backups, 'backup')} checked, {total[2:]}"
-    what = f"{' -' if core else ''} CloudHSM backups {_ascii(facts.who)}"
+    # the scope's name may end the subject: never with punctuation that reads as cut
+    name = _ascii(facts.who).rstrip(" .,:;-") or "?"
+    what = f"{' -' if core else ''} CloudHSM backups {name}"
     in_order = [status, weekly, errors, core, since, info, what, total]
     importance = (0, 2, 3, 1, 6, 7, 5, 4)  # status, errors, core, weekly, what, total, ...
     kept: set[int] = set()

@@ -58,7 +58,7 @@ def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
     why = (
         "reconciled with Security Hub: no longer found where this run read completely"
         if outcome.reconciled
-        else "fixed since the baseline"
+        else "not reconciled with Security Hub: only what the baseline lists as resolved"
     )
     lines = [
         "",
@@ -81,7 +81,11 @@ def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
             f"  {clean(problem.account_id, 20)} {clean(problem.region, 30)} "
             f"{clean(problem.operation, 40)}: {clean(problem.code, 64)}: "
             f"{clean(problem.message, 300)} "
-            f"({plural(problem.findings, 'finding')})"
+            + (
+                f"({plural(problem.findings, 'finding')})"
+                if problem.operation == IMPORT
+                else "(not reconciled)"
+            )
         )
     if len(outcome.problems) > PROBLEMS_SHOWN:
         lines.append(f"  ... {len(outcome.problems) - PROBLEMS_SHOWN:,} more in the function's log")

@@ -121,3 +121,22 @@ def test_a_refused_get_findings_archives_nothing_there_and_says_so(
     lines = "\n".join(security_hub_lines(outcome))
     assert "SECURITY HUB NOT RECONCILED in 2 account-regions" in lines
     assert "GetFindings: AccessDeniedException" in lines
+
+
+def test_no_findings_are_read_back_or_archived_once_the_time_budget_ran_out(
+    estate: Estate, fake_hub: FakeSecurityHub
+) -> None:
+    run(estate, fake_hub)
+    fake_hub.get_findings_calls.clear()
+    estate.fleet.backend(PRIMARY).backups[estate.pinned].never_expires = False
+    report = run_scan(estate)
+    sessions = AccountSessions(boto3.session.Session(), endpoint_url=estate.url)
+    outcome = import_run(
+        report, Policy(), sessions, endpoint_url=fake_hub.url, should_stop=lambda: True
+    )
+    # Then nothing was asked nor archived, and each account and region says why
+    assert fake_hub.get_findings_calls == []
+    assert outcome.archived == 0 and not outcome.reconciled
+    read = {(p.region, p.code) for p in outcome.problems if p.operation == "GetFindings"}
+    assert read == {(PRIMARY, "DeadlineExceeded"), (SECONDARY, "DeadlineExceeded")}
+    assert all(doc["RecordState"] == "ACTIVE" for doc in fake_hub.findings.values())

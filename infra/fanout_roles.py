@@ -38,7 +38,8 @@ from .function import (
 from .member_access import MemberAccess
 from .nag import acknowledge, arn_resource
 from .organization_access import OrganizationAccess
-from .security_hub import IMPORT_ACTION, acknowledge_every_region, default_product_arns
+from .security_hub import acknowledge_every_region
+from .security_hub import statements as security_hub_statements
 
 PARTIALS = f"{FANOUT_KEY_PREFIX}/*/partials/*"
 PLAN = f"{FANOUT_KEY_PREFIX}/*/plan.json"
@@ -170,11 +171,7 @@ class StepRoles(Construct):
             ),
         ]
         if self._settings.security_hub:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=[IMPORT_ACTION], resources=default_product_arns(self._settings)
-                )
-            )
+            statements += security_hub_statements(self._settings)
         for statement in statements:
             merge.add_to_policy(statement)
         if self._settings.security_hub:

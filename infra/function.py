@@ -29,7 +29,8 @@ from .asset import function_code
 from .auto_fix import grant_auto_fix
 from .member_access import MemberAccess
 from .nag import acknowledge, arn_resource
-from .security_hub import IMPORT_ACTION, acknowledge_every_region, default_product_arns
+from .security_hub import acknowledge_every_region
+from .security_hub import statements as security_hub_statements
 from .settings import Settings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -223,11 +224,7 @@ class AuditFunction(Construct):
         if report_bucket is not None:
             statements += self._report_bucket_statements(report_bucket)
         if self._settings.security_hub:  # this account's findings; members import their own
-            statements.append(
-                iam.PolicyStatement(
-                    actions=[IMPORT_ACTION], resources=default_product_arns(self._settings)
-                )
-            )
+            statements += security_hub_statements(self._settings)
         for statement in statements:
             role.add_to_policy(statement)
         if self._settings.security_hub:

@@ -17,7 +17,8 @@ from hsm_backup_audit.regions import ALL_REGIONS
 
 from . import constants as c
 from .nag import acknowledge
-from .security_hub import IMPORT_ACTION, acknowledge_every_region, default_product_arns
+from .security_hub import acknowledge_every_region
+from .security_hub import statements as security_hub_statements
 from .settings import Settings
 
 READ_ACTIONS = ["cloudhsm:DescribeBackups", "cloudhsm:DescribeClusters"]
@@ -74,11 +75,7 @@ class MemberRoleStack(Stack):
         }
         if settings.security_hub:  # this member account's own default product, nothing else
             policies["ImportFindingsToSecurityHub"] = iam.PolicyDocument(
-                statements=[
-                    iam.PolicyStatement(
-                        actions=[IMPORT_ACTION], resources=default_product_arns(settings)
-                    )
-                ]
+                statements=security_hub_statements(settings)
             )
         return policies
 

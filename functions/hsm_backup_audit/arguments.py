@@ -252,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--security-hub",
         action="store_true",
         help="import findings above INFO into Security Hub (each account's own, through its "
-        "--role-arn), and archive those resolved since --baseline; never changes the exit code",
+        "--role-arn), and archive those it holds ACTIVE that this run no longer finds where it "
+        "read completely (reconciled with Security Hub); never changes the exit code",
     )
 
     merge_cmd = commands.add_parser(

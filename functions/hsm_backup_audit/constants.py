@@ -10,6 +10,10 @@ from enum import IntEnum, StrEnum
 from typing import Final
 
 SERVICE_NAME = "hsm-backup-audit"
+# Where the project's documentation lives: Security Hub's Remediation.Recommendation.Url
+# points to a rule's section of rules.md under it. The project has no public repository
+# yet: this is the one place to change when it has.
+DOCS_BASE_URL = "https://github.com/hsm-backup-audit/hsm-backup-audit/blob/main/docs"
 SCHEMA_VERSION = 1
 
 # DescribeBackups accepts at most 50 per page and DescribeClusters at most 25.
@@ -230,6 +234,7 @@ EVIDENCE_KEY_PREFIX = "evidence"
 # Findings above INFO go to each account's default product in the resource's region.
 ASFF_SCHEMA_VERSION = "2018-10-08"
 SECURITY_HUB_BATCH_SIZE = 100  # BatchImportFindings takes 1 to 100 findings a call
+SECURITY_HUB_PAGE_SIZE = 100  # GetFindings answers at most 100 findings a page
 SECURITY_HUB_MAX_WORKERS = 8  # (account, region) imports sent side by side
 # Each import sends its batches one after another on its own client, closed when done.
 SECURITY_HUB_CLIENT_CONNECTIONS = 1

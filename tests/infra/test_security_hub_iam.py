@@ -1,16 +1,22 @@
-"""Security Hub: the function's role and each member role may import findings into their own
-account's default product, in the audited regions, and nothing else; off by default."""
+"""Security Hub: the function's role, the fan-out's merge role and each member role may
+import findings into their own account's default product and read them back from their own
+account's hub (GetFindings, to reconcile), in the audited regions, and nothing else; off by
+default."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from infra.constants import AUDIT_FUNCTION_ROLE_NAME
 
-from .conftest import HUB_REGIONS, Synth
+from .conftest import HUB_REGIONS, Synth, synthesize
+from .test_fanout import step_role
 from .test_iam import _role_id, granted, statements_of
 
 IMPORT = ("securityhub:BatchImportFindings",)
+READ = ("securityhub:GetFindings",)
 ACCOUNT = "AWS::AccountId.Ref"
 
 
@@ -28,10 +34,28 @@ def _imports(template: Any, role_id: str) -> set[tuple[tuple[str, ...], str]]:
 
 
 def _products(regions: tuple[str, ...]) -> set[tuple[tuple[str, ...], str]]:
+    """Import into the default product, read back from the hub: in each region."""
     return {
         (IMPORT, f"arn:aws:securityhub:{region}:{ACCOUNT}:product/{ACCOUNT}/default")
         for region in regions
-    }
+    } | {(READ, f"arn:aws:securityhub:{region}:{ACCOUNT}:hub/default") for region in regions}
+
+
+@pytest.fixture(scope="module")
+def hub_fanned_out(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(
+        tmp_path_factory.mktemp("hub-fanout"),
+        organization="true",
+        securityHub="true",
+        regions=",".join(HUB_REGIONS),
+    )
+
+
+def test_the_merge_step_imports_and_reads_back_only_its_own_accounts_findings(
+    hub_fanned_out: Synth,
+) -> None:
+    merge = step_role(hub_fanned_out, "Merge")
+    assert _imports(hub_fanned_out.audit, merge) == _products(HUB_REGIONS)
 
 
 def test_the_function_imports_only_into_its_accounts_default_product_per_region(
@@ -53,7 +77,10 @@ def test_each_member_role_imports_only_into_its_own_default_product(hub: Synth) 
 
 def test_without_regions_the_stacks_own_region_and_partition(hub_here: Synth) -> None:
     here = "arn:AWS::Partition.Ref:securityhub:AWS::Region.Ref"
-    expected = {(IMPORT, f"{here}:{ACCOUNT}:product/{ACCOUNT}/default")}
+    expected = {
+        (IMPORT, f"{here}:{ACCOUNT}:product/{ACCOUNT}/default"),
+        (READ, f"{here}:{ACCOUNT}:hub/default"),
+    }
     assert _imports(hub_here.audit, _function_role(hub_here)) == expected
     assert _imports(hub_here.member, _member_role(hub_here)) == expected
 
@@ -80,7 +107,7 @@ def test_cdk_nag_finds_nothing_new_with_security_hub_on(hub: Synth, hub_here: Sy
         for template in (synth.audit, synth.member):
             for role_id in template.find_resources("AWS::IAM::Role"):
                 for statement in statements_of(template, role_id):
-                    if statement["Action"] == "securityhub:BatchImportFindings":
+                    if str(statement["Action"]).startswith("securityhub:"):
                         assert "*" not in str(statement["Resource"])
 
 
@@ -88,5 +115,6 @@ def test_with_every_region_one_product_arn_per_partition(full: Synth) -> None:
     # regions=all: the default product in every region of the partition, as one ARN with a
     # region wildcard (one ARN per region took 2,551 of a role's 10,240 policy characters)
     assert _imports(full.audit, _function_role(full)) == {
-        (IMPORT, f"arn:aws:securityhub:*:{ACCOUNT}:product/{ACCOUNT}/default")
+        (IMPORT, f"arn:aws:securityhub:*:{ACCOUNT}:product/{ACCOUNT}/default"),
+        (READ, f"arn:aws:securityhub:*:{ACCOUNT}:hub/default"),
     }

@@ -13,6 +13,7 @@ from hsm_backup_audit.engine.asff import run_documents
 from hsm_backup_audit.engine.changes import ResolvedFinding
 from hsm_backup_audit.engine.model import Finding
 from hsm_backup_audit.engine.policy import Exemption
+from hsm_backup_audit.engine.reconcile import STATE_FIELDS, archived
 from tests.asff_model import asff_problems, resolved_of
 
 from .strategies import NOW, hostile_text
@@ -87,3 +88,31 @@ def test_every_document_of_any_run_validates(
     above_info = [f for f in found if f.severity > Severity.INFO]
     ever_sent = [r for r in resolved if r.severity != "INFO"]
     assert len(documents) == len(above_info) + len(ever_sent)
+
+
+@settings(max_examples=60, deadline=None)
+@given(findings.filter(lambda f: f.severity > Severity.INFO), st.none() | exemptions, moments)
+def test_any_archived_document_is_its_last_active_one_with_only_the_state_changed(
+    finding: Finding, exemption: Exemption | None, first: datetime
+) -> None:
+    # Given any finding's ACTIVE document, hostile text anywhere
+    (last,) = run_documents(
+        [finding],
+        [],
+        first_seen={finding.id: first},
+        observed_at=first,
+        partition_of=PARTITIONS.__getitem__,
+    )
+    # When reconciliation archives it (PASSED, or WARNING under an exemption)
+    gone = archived(last, observed_at=NOW.astimezone(UTC), exemption=exemption)
+    # Then it is valid, and only the state fields changed
+    assert asff_problems(gone) == [], gone
+
+    def rest(document: dict[str, Any]) -> dict[str, Any]:
+        kept = {key: value for key, value in document.items() if key not in STATE_FIELDS}
+        provider = {k: v for k, v in kept["FindingProviderFields"].items() if k != "Severity"}
+        return kept | {"FindingProviderFields": provider}
+
+    assert rest(gone) == rest(last)
+    assert gone["RecordState"] == "ARCHIVED"
+    assert gone["Compliance"]["Status"] == ("PASSED" if exemption is None else "WARNING")

@@ -95,7 +95,7 @@ def test_1500_accounts_scan_and_import_within_lambdas_file_descriptors_and_threa
     assert len(report["findings"]) == ACCOUNTS
     assert err_lines == [
         f"hsm-backup-audit: Security Hub: {ACCOUNTS:,} findings imported, 0 archived"
-        " (fixed since the baseline)"
+        " (reconciled with Security Hub: no longer found where this run read completely)"
     ]
     # while the process held a bounded number of threads and of connections
     assert probe["most_threads"] <= THREAD_BOUND, probe

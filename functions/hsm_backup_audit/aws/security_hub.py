@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -31,11 +31,12 @@ from ..constants import (
     SECURITY_HUB_CLIENT_CONNECTIONS,
     SECURITY_HUB_MAX_WORKERS,
 )
-from ..engine.asff import run_documents
+from ..engine.asff import document_id, run_documents
 from ..engine.audit import Report
 from ..engine.changes import to_archive
 from ..engine.model import safe_text
 from ..engine.policy import Policy
+from ..engine.reconcile import to_archive as reconcile
 from ..engine.security_hub_outcome import ImportProblem, SecurityHubOutcome
 from .cloudhsm import ListingError
 from .delivery import DELIVERY_CONFIG
@@ -43,6 +44,7 @@ from .errors import describe_exception
 from .hub_sessions import CLIENTS_LOCK
 from .hub_sessions import AccountSessions as AccountSessions  # where callers find it
 from .pool import run_bounded
+from .security_hub_read import read_active
 
 SERVICE = "securityhub"
 DEFAULT_PARTITION = "aws"
@@ -219,17 +221,52 @@ def import_run(
     endpoint_url: str | None = None,
     should_stop: Callable[[], bool] = never,
 ) -> SecurityHubOutcome:
-    """One run into Security Hub: its findings above INFO, and the ones resolved since the
-    baseline (`report.changes`; none without one). Only what this run read completely can
-    be resolved (`changes.not_checked` is never archived), and a finding whose rule or
-    listing the policy stopped ("no longer audited") is left as it was: never PASSED."""
+    """One run into Security Hub: its findings above INFO, ACTIVE; then, reconciled with
+    Security Hub itself, the audit's ACTIVE findings there that this run no longer reports,
+    ARCHIVED (engine/reconcile.py: only in cells read completely, never "no longer
+    audited"), each the copy Security Hub returned with only its state changed.
+
+    Where its findings could not be read back (a GetFindings problem), the findings
+    resolved since the baseline (`report.changes`) are archived as before, rebuilt from
+    the baseline."""
     changes = report.changes
+    first_seen = changes.first_seen if changes else {}
     documents = run_documents(
         report.findings,
-        to_archive(changes),
-        first_seen=changes.first_seen if changes else {},
+        (),
+        first_seen=first_seen,
+        observed_at=report.generated_at,
+        partition_of=partition_of,
+    )
+    coverage = report.coverage
+    groups = sorted({(account, region) for account, region, _ in coverage.read}) if coverage else []
+    active, read_problems = read_active(
+        groups,
+        session_for,
+        partition_of,
+        endpoint_url=endpoint_url,
+        config=CLIENT_CONFIG,
+        should_stop=should_stop,
+    )
+    documents += reconcile(
+        [document for found in active.values() for document in found],
+        {document_id(finding.id) for finding in report.findings},
+        coverage=coverage,
+        policy=policy,
+        include_shared=report.scope.include_shared,
+        observed_at=report.generated_at,
+    )
+    unread = [gone for gone in to_archive(changes) if (gone.account_id, gone.region) not in active]
+    documents += run_documents(
+        (),
+        unread,
+        first_seen={},
         observed_at=report.generated_at,
         partition_of=partition_of,
         exemptions=policy.exemptions,
     )
-    return send_documents(documents, session_for, endpoint_url, should_stop)
+    outcome = send_documents(documents, session_for, endpoint_url, should_stop)
+    problems = sorted(
+        (*outcome.problems, *read_problems), key=lambda p: (p.account_id, p.region, p.code)
+    )
+    return replace(outcome, problems=tuple(problems), reconciled=bool(active))

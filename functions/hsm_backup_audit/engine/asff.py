@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..constants import ASFF_SCHEMA_VERSION, SERVICE_NAME, Rule, Severity
+from ..constants import ASFF_SCHEMA_VERSION, DOCS_BASE_URL, SERVICE_NAME, Rule, Severity
 from .changes import ResolvedFinding
 from .model import Finding, safe_text
 from .policy import Exemption
@@ -57,6 +57,11 @@ def timestamp(moment: datetime) -> str:
 
 def document_id(finding_id: str) -> str:
     return f"{SERVICE_NAME}/{finding_id}"
+
+
+def recommendation_url(rule: str) -> str:
+    """The rule's section of the project's docs (docs/rules.md has one heading per rule)."""
+    return f"{DOCS_BASE_URL}/rules.md#{safe_text(rule, 64)}"
 
 
 def product_arn(partition: str, region: str, account_id: str) -> str:
@@ -140,9 +145,10 @@ def finding_document(
     finding: Finding, *, first_seen: datetime, observed_at: datetime, partition: str
 ) -> dict[str, Any]:
     """The ACTIVE, FAILED document of a finding this run has."""
+    rule = str(finding.rule)
     document = _common(
         finding_id=finding.id,
-        rule=str(finding.rule),
+        rule=rule,
         account_id=finding.account_id,
         region=finding.region,
         cluster_id=finding.cluster_id,
@@ -179,8 +185,8 @@ def finding_document(
         " The backup is shared with this account: its owner must act." if finding.shared else ""
     )
     recommendation = safe_text(finding.remediation, RECOMMENDATION_MAX)
-    if recommendation:
-        document["Remediation"] = {"Recommendation": {"Text": recommendation}}
+    advice = {"Text": recommendation} if recommendation else {}
+    document["Remediation"] = {"Recommendation": advice | {"Url": recommendation_url(rule)}}
     return document | {
         "Severity": severity,
         "FindingProviderFields": {"Severity": severity, "Types": document["Types"]},

@@ -9,6 +9,7 @@ from typing import Any
 from .digest_sections import clean, plural
 
 PROBLEMS_SHOWN = 100
+IMPORT = "BatchImportFindings"
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class ImportProblem:
     code: str
     message: str
     findings: int  # how many documents this problem kept out
+    operation: str = IMPORT  # or GetFindings: not reconciled there
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -28,6 +30,7 @@ class ImportProblem:
             "code": self.code,
             "message": self.message,
             "findings": self.findings,
+            "operation": self.operation,
         }
 
 
@@ -39,6 +42,9 @@ class SecurityHubOutcome:
     archived: int
     calls: int
     problems: tuple[ImportProblem, ...] = ()
+    # Reconciled with Security Hub: its ACTIVE findings were read back (GetFindings) in the
+    # accounts and regions read completely, and those this run no longer reports archived.
+    reconciled: bool = False
 
     @property
     def refused(self) -> int:
@@ -49,11 +55,22 @@ def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
     """What the import into Security Hub did, and every account and region it could not reach."""
     if outcome is None:
         return []
+    why = (
+        "reconciled with Security Hub: no longer found where this run read completely"
+        if outcome.reconciled
+        else "not reconciled with Security Hub: only what the baseline lists as resolved"
+    )
     lines = [
         "",
         f"Security Hub: {plural(outcome.imported, 'finding')} imported, "
-        f"{outcome.archived:,} archived (fixed since the baseline)",
+        f"{outcome.archived:,} archived ({why})",
     ]
+    unread = sum(1 for problem in outcome.problems if problem.operation != IMPORT)
+    if unread:
+        lines.append(
+            f"SECURITY HUB NOT RECONCILED in {plural(unread, 'account-region')}: "
+            "its findings were not read back, so none was archived there"
+        )
     if outcome.problems:
         lines.append(
             f"SECURITY HUB ERRORS ({len(outcome.problems):,}): "
@@ -62,8 +79,13 @@ def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
     for problem in outcome.problems[:PROBLEMS_SHOWN]:
         lines.append(
             f"  {clean(problem.account_id, 20)} {clean(problem.region, 30)} "
-            f"BatchImportFindings: {clean(problem.code, 64)}: {clean(problem.message, 300)} "
-            f"({plural(problem.findings, 'finding')})"
+            f"{clean(problem.operation, 40)}: {clean(problem.code, 64)}: "
+            f"{clean(problem.message, 300)} "
+            + (
+                f"({plural(problem.findings, 'finding')})"
+                if problem.operation == IMPORT
+                else "(not reconciled)"
+            )
         )
     if len(outcome.problems) > PROBLEMS_SHOWN:
         lines.append(f"  ... {len(outcome.problems) - PROBLEMS_SHOWN:,} more in the function's log")

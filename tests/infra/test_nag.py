@@ -42,13 +42,11 @@ EXPECTED_FULL = {
         "AwsSolutions-IAM5[Resource::<ReportsBucket95FE29A2.Arn>/deliveries/*]",
         "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
     ),
-    # securityHub=true with regions `all`: the account's own default product, any region
+    # securityHub=true with regions `all`: the account's own default product (import) and
+    # its own hub (GetFindings, to reconcile), in any region
     *(
-        (
-            "AwsSolutions-IAM5[Resource::arn:aws:securityhub:*:<AWS::AccountId>:product/"
-            "<AWS::AccountId>/default]",
-            path,
-        )
+        (f"AwsSolutions-IAM5[Resource::arn:aws:securityhub:*:<AWS::AccountId>:{what}]", path)
+        for what in ("product/<AWS::AccountId>/default", "hub/default")
         for path in (
             "HsmBackupAudit/Audit/Role/DefaultPolicy/Resource",
             "HsmBackupAuditMemberRole/MemberRole/Resource",

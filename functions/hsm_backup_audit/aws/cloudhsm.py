@@ -225,6 +225,12 @@ def _pages(
 def backup_pages(
     client: BaseClient, shared: bool, should_stop: Callable[[], bool]
 ) -> Iterator[list[Any]]:
+    return _backup_pages(client, should_stop, Shared=shared)
+
+
+def _backup_pages(
+    client: BaseClient, should_stop: Callable[[], bool], **params: Any
+) -> Iterator[list[Any]]:
     return _pages(
         client,
         "describe_backups",
@@ -232,7 +238,7 @@ def backup_pages(
         BACKUPS_PAGE_SIZE,
         should_stop,
         ("BackupArn", "BackupId"),
-        Shared=shared,
+        **params,
     )
 
 
@@ -246,14 +252,8 @@ def ready_backup_pages(
     client: BaseClient, cluster_id: str, should_stop: Callable[[], bool]
 ) -> Iterator[list[Any]]:
     """The READY backups of one cluster (for `fix`: which is its newest)."""
-    return _pages(
-        client,
-        "describe_backups",
-        "Backups",
-        BACKUPS_PAGE_SIZE,
-        should_stop,
-        ("BackupArn", "BackupId"),
-        Filters={"clusterIds": [cluster_id], "states": ["READY"]},
+    return _backup_pages(
+        client, should_stop, Filters={"clusterIds": [cluster_id], "states": ["READY"]}
     )
 
 

@@ -251,9 +251,9 @@ def organization_figures(
             f"{metrics_count} <= {metric_bound(len(ORG_REGIONS))}",
         ),
         (
-            "merge peak memory within 500 MB",
-            merge_peak <= 500 * 10**6,
-            f"{merge_peak / 10**6:.0f} MB",
+            "merge peak memory within 500 MiB",
+            merge_peak <= 500 * 2**20,
+            f"{merge_peak / 2**20:.0f} MiB",
         ),
     ]
     if one_lambda is not None:

@@ -36,10 +36,10 @@ def measure(findings: int = 100_000) -> list[Figure]:
     (plan_s, plan_wall), plan_mib = _best(plan), _peak_mib(plan)
     render_s, render_wall = _best(lambda: plan_json(made))
     n = f"{findings:,}"
-    size_mb = len(raw) / 1e6
+    size_mib = len(raw) / 2**20
     return [
         (
-            f"fix plan from a {n}-finding report ({size_mb:.0f} MB JSON), parse included, "
+            f"fix plan from a {n}-finding report ({size_mib:.0f} MiB JSON), parse included, "
             f"<= {SECONDS:.0f} s and {MIB_AT_MOST} MiB",
             plan_s <= SECONDS and plan_mib <= MIB_AT_MOST,
             f"{plan_s:.2f} s CPU ({plan_wall:.2f} s wall), {plan_mib:.0f} MiB peak, "

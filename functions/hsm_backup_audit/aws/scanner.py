@@ -1,275 +1,23 @@
-"""Runs every listing (account x region x clusters/owned/shared) side by side.
-
-Workers page through one listing each and hand pages to the calling thread,
-which alone feeds the Audit, so the report does not depend on arrival order.
+"""One scan: sets up the accounts (and an organization's members), reads every listing
+side by side (listings.py) and returns the audit's report.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import boto3
-from botocore.client import BaseClient
 
-from ..constants import (
-    CLOUDHSM_CLIENT_CONNECTIONS,
-    DEFAULT_MAX_WORKERS,
-    DEFAULT_MEMBER_ROLE_NAME,
-    RETRY_MODE,
-)
-from ..engine.audit import Audit, Report, Scope
-from ..engine.model import ScanError
-from ..engine.policy import Policy
+from ..engine.audit import Report, Scope
 from ..regions import ALL_REGIONS
-from .accounts import Access, AccountPlan, organization_role_arns, set_up_accounts
-from .clients import ListingClients
-from .cloudhsm import (
-    DEFAULT_LIMITS,
-    ClientLimits,
-    ListingError,
-    backup_pages,
-    client_config,
-    cluster_pages,
-)
-from .errors import describe_exception
+from .accounts import Access, organization_role_arns, set_up_accounts
+from .deadline import Deadline, never
+from .listings import plan_listings, read_listings
+from .scan_request import ScanRequest
 
-CLUSTERS, OWNED, SHARED = "clusters", "owned", "shared"
-OPERATION = {CLUSTERS: "DescribeClusters", OWNED: "DescribeBackups", SHARED: "DescribeBackups"}
-# How often a waiting thread looks up: a worker blocked on a full queue, or the main loop
-# waiting for a page while the time budget may have run out.
-POLL_SECONDS = 0.2
-
-
-def never() -> bool:
-    return False
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """A wall-clock bound: `should_stop` turns true `seconds` after it was made."""
-
-    seconds: float
-    started: float = field(default_factory=time.monotonic)
-
-    def should_stop(self) -> bool:
-        return time.monotonic() - self.started >= self.seconds
-
-    def remaining(self) -> float:
-        """Seconds left (never below 0)."""
-        return max(self.seconds - (time.monotonic() - self.started), 0.0)
-
-
-@dataclass(frozen=True)
-class ScanRequest:
-    regions: Sequence[str]  # checked names; "all": every region enabled for each account
-    policy: Policy
-    policy_source: str = "defaults"
-    role_arns: Sequence[str] = ()
-    external_id: str | None = None
-    endpoint_url: str | None = None
-    max_workers: int = DEFAULT_MAX_WORKERS
-    retry_mode: str = RETRY_MODE
-    should_stop: Callable[[], bool] = never
-    session: boto3.session.Session | None = None
-    home_region: str | None = None  # where STS and DescribeRegions are asked
-    now: datetime | None = None
-    limits: ClientLimits = DEFAULT_LIMITS  # timeouts and attempts per call (tests shrink them)
-    # A batch of a fan-out audits its caller's own account only when it is in the batch.
-    include_caller: bool = True
-    audit_factory: Callable[[Policy, datetime], Audit] = Audit  # PartialAudit for a partial
-    # Organization mode: every ACTIVE account (under these units, if any) through one role.
-    organization: bool = False
-    member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
-    organizational_units: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class _Listing:
-    account_id: str
-    region: str
-    kind: str
-    session: boto3.session.Session = field(compare=False, hash=False, repr=False)
-
-    @property
-    def operation(self) -> str:
-        return OPERATION[self.kind]
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        return self.account_id, self.region
-
-
-def _plan(request: ScanRequest, plans: list[AccountPlan]) -> list[_Listing]:
-    """The listings in order, those of one account and region next to each other."""
-    kinds = [CLUSTERS, OWNED] + ([SHARED] if request.policy.include_shared else [])
-    return [
-        _Listing(plan.account.account_id, region, kind, plan.account.session)
-        for plan in plans
-        for region in plan.regions
-        for kind in kinds
-    ]
-
-
-def _clients(request: ScanRequest, listings: list[_Listing]) -> ListingClients:
-    config = client_config(
-        request.max_workers, request.retry_mode, request.limits, CLOUDHSM_CLIENT_CONNECTIONS
-    )
-    return ListingClients((lst.pair for lst in listings), config, request.endpoint_url)
-
-
-def _walk(
-    listing: _Listing, client: BaseClient, should_stop: Callable[[], bool]
-) -> Iterator[list[Any]]:
-    if listing.kind == CLUSTERS:
-        return cluster_pages(client, should_stop)
-    return backup_pages(client, listing.kind == SHARED, should_stop)
-
-
-def _put(out: queue.Queue[tuple[Any, ...]], item: tuple[Any, ...], gone: threading.Event) -> bool:
-    """Hand a result to the main loop; give up once nobody is reading any more."""
-    while not gone.is_set():
-        try:
-            out.put(item, timeout=POLL_SECONDS)
-        except queue.Full:
-            continue
-        return True
-    return False
-
-
-def _run_listing(
-    listing: _Listing,
-    clients: ListingClients,
-    should_stop: Callable[[], bool],
-    out: queue.Queue[tuple[Any, ...]],
-    gone: threading.Event,
-) -> None:
-    def stop() -> bool:
-        return gone.is_set() or should_stop()
-
-    try:
-        client = clients.acquire(listing.pair, listing.session)
-        for page in _walk(listing, client, stop):
-            if not _put(out, ("page", listing, page), gone):
-                return
-    except Exception as exc:  # noqa: BLE001 - every failure becomes an error entry
-        _put(out, ("failed", listing, exc), gone)
-    else:
-        _put(out, ("done", listing, None), gone)
-    finally:
-        clients.release(listing.pair)
-
-
-def _fold(audit: Audit, listing: _Listing, page: list[Any]) -> None:
-    """Feed one page to the audit. A page that cannot be read is an error entry, not a crash."""
-    try:
-        if listing.kind == CLUSTERS:
-            audit.add_clusters(listing.account_id, listing.region, page)
-        else:
-            audit.add_backups(listing.account_id, listing.region, listing.kind == SHARED, page)
-    except Exception as exc:  # noqa: BLE001 - the run goes on, INCOMPLETE
-        code, message = describe_exception(exc)
-        audit.add_error(
-            ScanError(
-                listing.account_id, listing.region, listing.operation, code, message, listing.kind
-            )
-        )
-
-
-Held = dict[tuple[str, str], list[tuple[_Listing, list[Any]]]]
-
-
-def _handle(
-    audit: Audit, waiting: Held, running: set[_Listing], event: str, listing: _Listing, payload: Any
-) -> None:
-    """One event from a worker: a page, or the end of a listing (done or failed)."""
-    where = (listing.account_id, listing.region)
-    if event == "page":
-        if listing.kind != CLUSTERS and where in waiting:
-            waiting[where].append((listing, payload))  # the region's clusters are not in yet
-        else:
-            _fold(audit, listing, payload)
-        return
-    running.discard(listing)
-    if event == "done":
-        audit.listing_read(*where, listing.kind)
-    if event == "failed":
-        code, message = describe_exception(payload)
-        audit.add_error(ScanError(*where, listing.operation, code, message, listing.kind))
-        if listing.kind == CLUSTERS:
-            audit.clusters_unavailable(*where)
-        elif listing.kind == OWNED:
-            audit.backups_unavailable(*where)
-    if listing.kind == CLUSTERS:
-        for held, page in waiting.pop(where, []):
-            _fold(audit, held, page)
-
-
-def _start_workers(
-    listings: list[_Listing],
-    clients: ListingClients,
-    request: ScanRequest,
-    results: queue.Queue[tuple[Any, ...]],
-    gone: threading.Event,
-) -> list[threading.Thread]:
-    """Daemon threads: one stuck in a call when time runs out never keeps the process alive."""
-    todo: queue.SimpleQueue[_Listing] = queue.SimpleQueue()
-    for listing in listings:
-        todo.put(listing)
-
-    def work() -> None:
-        while not gone.is_set():
-            try:
-                listing = todo.get_nowait()
-            except queue.Empty:
-                return
-            _run_listing(listing, clients, request.should_stop, results, gone)
-
-    count = max(1, min(request.max_workers, len(listings) or 1))
-    threads = [
-        threading.Thread(target=work, name=f"listing-{n}", daemon=True) for n in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    return threads
-
-
-def _read(audit: Audit, listings: list[_Listing], request: ScanRequest) -> None:
-    """Every listing side by side; returns when all ended or time ran out."""
-    results: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max(64, 4 * len(listings)))
-    waiting: Held = {(lst.account_id, lst.region): [] for lst in listings}
-    running = set(listings)
-    gone = threading.Event()  # set when the main loop leaves: workers stop and never block
-    abandoned = False  # listings left stuck in a call when time ran out
-    clients = _clients(request, listings)
-    threads = _start_workers(listings, clients, request, results, gone)
-    try:
-        while running:
-            try:
-                event, listing, payload = results.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if not request.should_stop():
-                    continue
-                # Out of time and the listings still running are stuck in a call: do not
-                # wait for their timeouts. Each is an error entry; what was read is kept.
-                stuck = ListingError("DeadlineExceeded", "stopped waiting: the time budget ran out")
-                pending = [("failed", listing, stuck) for listing in running]
-                abandoned = True
-            else:
-                pending = [(event, listing, payload)]
-            for event, listing, payload in pending:
-                _handle(audit, waiting, running, event, listing, payload)
-    finally:
-        gone.set()
-        if not (running or abandoned):  # all ended: join them; a stuck one is left behind
-            for thread in threads:
-                thread.join()
-        clients.close_all()
+__all__ = ["Deadline", "ScanRequest", "never", "scan"]
 
 
 def scan(request: ScanRequest) -> Report:
@@ -310,7 +58,7 @@ def scan(request: ScanRequest) -> Report:
         audit.add_error(error)
     for plan in plans:  # every audited account is in the breakdown, zero or not
         audit.by_account.setdefault(plan.account.account_id, 0)
-    _read(audit, _plan(request, plans), request)
+    read_listings(audit, plan_listings(request, plans), request)
 
     account_ids = tuple(plan.account.account_id for plan in plans)
     regions = tuple(dict.fromkeys(r for plan in plans for r in plan.regions)) or tuple(named)

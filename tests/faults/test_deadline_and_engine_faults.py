@@ -3,17 +3,16 @@ The scan always returns, INCOMPLETE, with what it read."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
-import hsm_backup_audit.engine.audit as audit_module
 from hsm_backup_audit.aws.cloudhsm import ClientLimits
 from hsm_backup_audit.constants import Status
-from hsm_backup_audit.engine.model import BackupRecord, parse_backup
+from hsm_backup_audit.engine.audit import Report
 from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit_demo import PRIMARY, SECONDARY
 from hsm_backup_audit_demo.server import Fault
@@ -63,28 +62,50 @@ def test_a_call_stuck_when_time_runs_out_is_not_waited_for(estate: Estate) -> No
     assert report.by_region == {PRIMARY: PRIMARY_BACKUPS}
 
 
-def test_a_page_the_engine_cannot_fold_is_an_error_and_never_a_hang(
-    estate: Estate, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given 4,000 more backups (far more pages than the result queue holds) and an engine
-    # that fails on one SECONDARY backup, as a bug in a rule would
+# A Mode nested this deep: the listing thread parses it (botocore's json.loads, a few dozen
+# frames down), but the audit, folding pages AUDIT_DEPTH frames down, cannot print it in its
+# finding (shown(): json.dumps runs out of recursion). Margins: about 170 frames for the
+# parse, 60 for the fold's failure.
+NESTING = 800
+AUDIT_DEPTH = 250
+# Owned listings only: moto's shared listing returns the same backups again, and would add
+# the rest of the failed page as shared views (the failing one was counted as owned).
+OWNED_ONLY = Policy(include_shared=False)
+
+
+def _at_depth(frames: int, call: Callable[[], Report]) -> Report:
+    """`call()` with `frames` more frames on the stack: a caller as deep as a real one can be."""
+    return call() if frames <= 0 else _at_depth(frames - 1, call)
+
+
+def test_a_page_the_engine_cannot_fold_is_an_error_and_never_a_hang(estate: Estate) -> None:
+    # Given 4,000 more backups (far more pages than the result queue holds) and SECONDARY
+    # answers whose first FIPS backup has a Mode the engine falls over on (an array nested
+    # deeper than its message can show), as a bug in a rule would
     cluster = estate.fleet.add_cluster(PRIMARY, retention_days=379)
     for day in range(4000):
         estate.fleet.add_backup(
             PRIMARY, cluster, created=estate.now - timedelta(minutes=5 * day + 60)
         )
-    real_parse = parse_backup
-
-    def fragile_parse(raw: Any, *args: Any) -> BackupRecord:
-        if raw.get("BackupId") == estate.non_fips:
-            raise RuntimeError("a rule fell over")
-        return real_parse(raw, *args)
-
-    monkeypatch.setattr(audit_module, "parse_backup", fragile_parse)
+    deep = b"[" * NESTING + b"]" * NESTING
+    assert sys.getrecursionlimit() - AUDIT_DEPTH < NESTING < sys.getrecursionlimit() - 100
+    estate.layer.faults = [
+        Fault(
+            "rewrite",
+            operation="DescribeBackups",
+            region=SECONDARY,
+            rewrite=lambda raw: raw.replace(b'"FIPS"', deep, 1),
+        )
+    ]
     # When the audit runs with few workers
     outcome: dict[str, Any] = {}
     worker = threading.Thread(
-        target=lambda: outcome.update(report=run_scan(estate, max_workers=2)), daemon=True
+        target=lambda: outcome.update(
+            report=_at_depth(
+                AUDIT_DEPTH, lambda: run_scan(estate, max_workers=2, policy=OWNED_ONLY)
+            )
+        ),
+        daemon=True,
     )
     worker.start()
     worker.join(timeout=60)
@@ -92,6 +113,6 @@ def test_a_page_the_engine_cannot_fold_is_an_error_and_never_a_hang(
     assert not worker.is_alive(), "scan() hung"
     report = outcome["report"]
     assert report.status is Status.INCOMPLETE
-    assert report_errors(report) == {(ACCOUNT, SECONDARY, "DescribeBackups", "RuntimeError")}
+    assert report_errors(report) == {(ACCOUNT, SECONDARY, "DescribeBackups", "RecursionError")}
     assert report.by_region[PRIMARY] == PRIMARY_BACKUPS + 4000
     assert report.by_region[SECONDARY] < SECONDARY_BACKUPS

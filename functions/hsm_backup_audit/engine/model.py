@@ -70,7 +70,11 @@ def shown(value: Any) -> str:
     that only looks documented never reads as one."""
     if isinstance(value, str) and value and safe_text(value) == value:
         return value
-    return safe_text(json.dumps(value, ensure_ascii=True, default=str))
+    try:
+        text = json.dumps(value, ensure_ascii=True, default=str)
+    except (RecursionError, ValueError):  # nested deeper than the stack (a hostile answer)
+        text = f"({type(value).__name__} nested too deeply to show)"
+    return safe_text(text)
 
 
 def is_one_of(value: Any, documented: Iterable[str]) -> bool:

@@ -211,7 +211,7 @@ def _read_part(path: str, deadline: Deadline) -> Partial:
         )
     except InputFileError as exc:
         raise MergeError(str(exc)) from None
-    return read_partial_text(raw, shown_path(path))
+    return read_partial_text(raw, shown_path(path), now=datetime.now(UTC))
 
 
 def run_merge(args: argparse.Namespace) -> int:

@@ -232,6 +232,8 @@ def _read_partials(s3: Any, info: RunInfo) -> Any:
                 body = s3.get_object(Bucket=info.bucket, Key=key)["Body"].read(MAX_REPORT_BYTES + 1)
                 if len(body) > MAX_REPORT_BYTES:
                     raise MergeError(f"{key}: larger than {MAX_REPORT_BYTES:,} bytes")
-                yield read_partial_text(body, key)
+                # the run's own time (its batches scanned under it): a part dated later
+                # is refused, as a baseline from the future is
+                yield read_partial_text(body, key, now=info.generated_at)
             except (MergeError, ValueError, ClientError, BotoCoreError) as exc:
                 logger.warning("partial report unreadable", extra={"key": key, "error": str(exc)})

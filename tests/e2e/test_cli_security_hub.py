@@ -138,3 +138,35 @@ def test_without_a_baseline_a_fixed_finding_is_archived_by_reconciling_with_secu
     # and an ARCHIVED finding is not archived again
     _, _, err = scan(capsys, url, "--security-hub")
     assert "0 findings imported, 0 archived" in err
+
+
+def test_with_a_baseline_a_refused_read_back_archives_nothing_and_says_so(
+    server_fleet: tuple[str, Fleet],
+    fleet_server: FleetServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # Given a pinned backup in Security Hub and in previous.json, then fixed
+    url, fleet = server_fleet
+    securityhub_backends[DEFAULT_ACCOUNT][PRIMARY].findings.clear()
+    now = datetime.now().astimezone()
+    cluster = fleet.add_cluster(PRIMARY, retention_days=379)
+    fleet.add_daily_backups(PRIMARY, cluster, days=3, now=now)
+    pinned = fleet.add_backup(PRIMARY, cluster, created=now - timedelta(days=2), never_expires=True)
+    _, out, _ = scan(capsys, url, "--format", "json", "--security-hub")
+    previous = tmp_path / "previous.json"
+    previous.write_text(out)
+    last_active = copy.deepcopy(hub())
+    fleet.backend(PRIMARY).backups[pinned].never_expires = False
+    # When GetFindings is refused and the next scan compares with previous.json
+    fault = Fault("deny", operation="/findings", code="AccessDeniedException")
+    fleet_server.layer.faults.append(fault)
+    code, _, err = scan(capsys, url, "--baseline", str(previous), "--security-hub")
+    # Then the exit code is the audit's, nothing is archived, and stderr says why
+    assert code == ExitCode.COMPLIANT
+    assert hub() == last_active
+    assert (
+        "Security Hub: 0 findings imported, 0 archived "
+        "(not archived: could not read Security Hub's findings back)" in err
+    )
+    assert "GetFindings: AccessDeniedException" in err

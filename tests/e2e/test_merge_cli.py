@@ -141,6 +141,7 @@ def test_merge_without_a_file_is_a_usage_error(capsys: pytest.CaptureFixture[str
     assert "PART.json" in capsys.readouterr().err
 
 
+FUTURE = "2099-01-01T00:00:00Z"
 LIVE_ID_PATTERN = "String should match pattern '^v1-[0-9a-f]{32}$'"
 
 
@@ -162,6 +163,8 @@ def _break(document: dict[str, Any], how: str) -> str:
         document["partial"]["backup_keys"].append(document["partial"]["backup_keys"][0])
     elif how == "nested":
         return "[" * 200_000 + "]" * 200_000
+    elif how == "from the future":
+        document["generated_at"] = FUTURE
     return json.dumps(document)
 
 
@@ -189,6 +192,10 @@ def _break(document: dict[str, Any], how: str) -> str:
         ),
         ("duplicate id", "findings.1.id: {id} appears more than once"),
         ("nested", "arrays or objects nested too deeply"),
+        (
+            "from the future",
+            f"refused: generated_at {FUTURE} is later than now: a partial report from the future",
+        ),
     ],
 )
 def test_a_partial_with_a_wrong_type_or_id_is_refused_in_one_line(
@@ -212,6 +219,24 @@ def test_a_partial_with_a_wrong_type_or_id_is_refused_in_one_line(
     assert code == ExitCode.USAGE
     assert captured.out == ""
     assert captured.err == f"hsm-backup-audit: error: {path}: {says.replace('{id}', live_id)}\n"
+
+
+def test_a_partial_within_the_clock_skew_merges(
+    server_fleet: tuple[str, Fleet], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a partial written by a host whose clock runs a minute ahead
+    url, fleet = server_fleet
+    fleet.add_daily_backups(PRIMARY, fleet.add_cluster(PRIMARY), days=2, now=datetime.now(UTC))
+    document = json.loads(scan(capsys, url, "--format", "partial")[1])
+    ahead = datetime.now(UTC) + timedelta(minutes=1)
+    document["generated_at"] = ahead.strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = tmp_path / "part.json"
+    path.write_text(json.dumps(document))
+    # When it is merged: it is read (not refused as from the future)
+    code = main(["merge", str(path), "--format", "json"])
+    captured = capsys.readouterr()
+    assert (code, captured.err) == (ExitCode.COMPLIANT, "")
+    assert json.loads(captured.out)["status"] == "COMPLIANT"
 
 
 @SPECIAL_FILES

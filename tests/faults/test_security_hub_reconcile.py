@@ -7,6 +7,7 @@ refused archives nothing there and says so."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +15,11 @@ import boto3
 import pytest
 
 from hsm_backup_audit.aws.security_hub import AccountSessions, import_run
-from hsm_backup_audit.engine.asff import product_arn
+from hsm_backup_audit.engine.asff import document_id, product_arn
+from hsm_backup_audit.engine.changes import compute_changes
 from hsm_backup_audit.engine.policy import Policy
 from hsm_backup_audit.engine.reconcile import STATE_FIELDS, get_findings_filters
+from hsm_backup_audit.engine.report import to_json
 from hsm_backup_audit.engine.security_hub_outcome import SecurityHubOutcome, security_hub_lines
 from hsm_backup_audit_demo import PRIMARY, SECONDARY
 from tests.asff_model import assert_valid_asff
@@ -121,6 +124,37 @@ def test_a_refused_get_findings_archives_nothing_there_and_says_so(
     lines = "\n".join(security_hub_lines(outcome))
     assert "SECURITY HUB NOT RECONCILED in 2 account-regions" in lines
     assert "GetFindings: AccessDeniedException" in lines
+
+
+def test_a_refused_get_findings_archives_nothing_the_baseline_lists_as_resolved(
+    estate: Estate, fake_hub: FakeSecurityHub
+) -> None:
+    # Given a first run in Security Hub, kept as the baseline
+    first = run_scan(estate)
+    sessions = AccountSessions(boto3.session.Session(), endpoint_url=estate.url)
+    import_run(first, Policy(), sessions, endpoint_url=fake_hub.url)
+    baseline = json.loads(to_json(first))
+    (pinned_id,) = [k for k, d in fake_hub.findings.items() if estate.pinned in d["Title"]]
+    last_active = copy.deepcopy(fake_hub.findings[pinned_id])
+    # When the pinned backup is fixed (resolved since the baseline), and GetFindings refused
+    estate.fleet.backend(PRIMARY).backups[estate.pinned].never_expires = False
+    report = run_scan(estate)
+    report.changes = compute_changes(report, baseline, Policy())
+    assert [document_id(gone.id) for gone in report.changes.resolved] == [pinned_id]
+    fake_hub.denied = True
+    outcome = import_run(report, Policy(), sessions, endpoint_url=fake_hub.url)
+    # Then it fails closed: nothing is archived from a document rebuilt from the baseline,
+    # Security Hub still holds the last ACTIVE document, and the output says why
+    assert (outcome.archived, outcome.reconciled) == (0, False)
+    assert fake_hub.findings[pinned_id] == last_active
+    lines = "\n".join(security_hub_lines(outcome))
+    assert "0 archived (not archived: could not read Security Hub's findings back)" in lines
+    assert "NOT RECONCILED in 2 account-regions: not archived: could not read" in lines
+    # And the next run that reads them back archives Security Hub's own copy
+    fake_hub.denied = False
+    outcome = import_run(report, Policy(), sessions, endpoint_url=fake_hub.url)
+    assert (outcome.archived, outcome.reconciled) == (1, True)
+    assert state_free(fake_hub.findings[pinned_id]) == state_free(last_active)
 
 
 def test_no_findings_are_read_back_or_archived_once_the_time_budget_ran_out(

@@ -221,3 +221,35 @@ def test_with_notify_changes_a_refused_import_still_publishes(
     assert summary["publish_reason"] == "security hub import failed"
     assert summary["published"] is True
     assert "SECURITY HUB ERRORS (2)" in digest
+
+
+def test_where_findings_cannot_be_read_back_nothing_is_archived_until_a_run_reads_them(
+    setting: tuple[FleetServer, Inbox],
+) -> None:
+    # Given a first run in Security Hub (the baseline), then the pinned backup fixed
+    server, inbox = setting
+    estate = seed(datetime.now(UTC))
+    pinned = hub_id("never-expires", OWN, PRIMARY, estate.pki, estate.pinned)
+    run(inbox)
+    last_active = hub(OWN, PRIMARY)[pinned]
+    Fleet(OWN).backend(PRIMARY).backups[estate.pinned].never_expires = False
+    # When GetFindings is refused in us-east-1
+    fault = Fault("deny", operation="/findings", region=PRIMARY, code="AccessDeniedException")
+    server.layer.faults.append(fault)
+    summary, digest = run(inbox)
+    # Then the finding resolved since the baseline is not archived from the baseline: it
+    # stays Security Hub's last ACTIVE document, and the digest says why
+    assert summary["resolved_findings"] == 1
+    assert summary["security_hub"]["archived"] == 0
+    assert hub(OWN, PRIMARY)[pinned] == last_active
+    assert (
+        "SECURITY HUB NOT RECONCILED in 2 account-regions: not archived: could not read "
+        "Security Hub's findings back there" in digest
+    )
+    # And the next run that reads it back archives Security Hub's own copy
+    server.layer.faults.remove(fault)
+    summary, digest = run(inbox)
+    assert summary["security_hub"]["archived"] == 1
+    archived = hub(OWN, PRIMARY)[pinned]
+    assert (archived["RecordState"], archived["Compliance"]["Status"]) == ("ARCHIVED", "PASSED")
+    assert archived["Resources"] == last_active["Resources"]

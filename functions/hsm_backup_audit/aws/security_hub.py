@@ -33,7 +33,6 @@ from ..constants import (
 )
 from ..engine.asff import document_id, run_documents
 from ..engine.audit import Report
-from ..engine.changes import to_archive
 from ..engine.model import safe_text
 from ..engine.policy import Policy
 from ..engine.reconcile import to_archive as reconcile
@@ -226,9 +225,10 @@ def import_run(
     ARCHIVED (engine/reconcile.py: only in cells read completely, never "no longer
     audited"), each the copy Security Hub returned with only its state changed.
 
-    Where its findings could not be read back (a GetFindings problem), the findings
-    resolved since the baseline (`report.changes`) are archived as before, rebuilt from
-    the baseline."""
+    Where its findings could not be read back (a GetFindings problem, or the deadline),
+    nothing is archived, not even what the baseline lists as resolved: a document rebuilt
+    from the baseline is not the last ACTIVE one (its Description, and a shared backup's
+    resource Id, would change). It fails closed; the next run that reads them archives them."""
     changes = report.changes
     first_seen = changes.first_seen if changes else {}
     documents = run_documents(
@@ -255,15 +255,6 @@ def import_run(
         policy=policy,
         include_shared=report.scope.include_shared,
         observed_at=report.generated_at,
-    )
-    unread = [gone for gone in to_archive(changes) if (gone.account_id, gone.region) not in active]
-    documents += run_documents(
-        (),
-        unread,
-        first_seen={},
-        observed_at=report.generated_at,
-        partition_of=partition_of,
-        exemptions=policy.exemptions,
     )
     outcome = send_documents(documents, session_for, endpoint_url, should_stop)
     problems = sorted(

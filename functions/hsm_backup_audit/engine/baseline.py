@@ -2,6 +2,8 @@
 run history): parsed once with a depth limit, then checked strictly by pydantic, so a
 value of the wrong JSON type, a forged or repeated finding id, `schema_version: true`
 or a report from the future is refused in one line naming the field. Pure: no AWS.
+`changes.not_checked` (findings the baseline's run did not check, carried forward) is
+checked as strictly: ids of the recipe, each once (and never also a finding).
 
 What is checked is what the comparison reads; the document itself is handed on as
 parsed (other keys are kept, unchecked)."""
@@ -42,12 +44,24 @@ class _Finding(_Model):
     message: str = ""
 
 
+class _NotChecked(_Finding):
+    """A finding the baseline's run did not check, carried forward (engine/changes.py)."""
+
+    id: FindingId
+    first_seen: str
+
+
+class _Changes(_Model):
+    not_checked: list[_NotChecked] = Field(default_factory=list)
+
+
 class _Baseline(_Model):
     schema_version: int
     generated_at: str
     status: str | None = None
     run_id: str | None = None
     findings: list[_Finding]
+    changes: _Changes | None = None
 
     @field_validator("schema_version")
     @classmethod
@@ -85,4 +99,19 @@ def check_baseline(document: Any, now: datetime) -> dict[str, Any]:
     repeated = repeated_id(finding.id for finding in parsed.findings)
     if repeated is not None:
         raise BaselineError(repeated)
+    _check_not_checked(parsed)
     return document
+
+
+def _check_not_checked(parsed: _Baseline) -> None:
+    """`changes.not_checked`: each id once, none also a finding, each first_seen a time."""
+    if parsed.changes is None:
+        return
+    seen = {finding.id for finding in parsed.findings if finding.id is not None}
+    for number, entry in enumerate(parsed.changes.not_checked):
+        where = f"changes.not_checked.{number}"
+        if entry.id in seen:
+            raise BaselineError(f"{where}.id: {entry.id} appears more than once")
+        seen.add(entry.id)
+        if as_utc(entry.first_seen) is None:
+            raise BaselineError(f"{where}.first_seen: not a time")

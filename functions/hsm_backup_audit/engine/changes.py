@@ -10,6 +10,11 @@ a policy that still applies its rule. Otherwise it is "not checked this run" (ne
 resolved nor new). A policy that stopped its rule or listing (`include_shared: false`,
 `allow_never_expires: true`) makes it "no longer audited": listed with the resolved ones
 under that reason, never archived as fixed.
+
+Not checked is carried forward: the baseline's own `changes.not_checked` entries are read as
+part of the baseline, so a finding not checked for several runs keeps its `first_seen` and
+is neither new nor resolved until a run reads its cell again. It is bounded: a carried entry
+whose account is no longer in the run's scope at all is "no longer audited", not carried on.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class ResolvedFinding:
     first_seen: datetime
     message: str
     reason: str = FIXED  # why it left; not_checked entries keep "fixed" (never shown)
+    shared: bool = False  # a shared backup's finding: decided by the shared listing
 
     @property
     def fixed(self) -> bool:
@@ -145,6 +151,31 @@ def _judge(report: Report, policy: Policy | None) -> Callable[[Mapping[str, Any]
     return why
 
 
+def _carried(baseline: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The baseline's own not-checked findings (`changes.not_checked`), by id: those with an
+    id of the recipe (engine/baseline.py refuses the others before they come here)."""
+    changes = baseline.get("changes")
+    entries = changes.get("not_checked") if isinstance(changes, Mapping) else None
+    if not isinstance(entries, list):
+        return {}
+    return {
+        entry["id"]: entry
+        for entry in entries
+        if isinstance(entry, Mapping)
+        and isinstance(entry.get("id"), str)
+        and _FINDING_ID.fullmatch(entry["id"])
+    }
+
+
+def _out_of_scope(report: Report) -> Callable[[Mapping[str, Any]], bool]:
+    """Is a carried entry's account no longer in the run's scope at all? Never when the run
+    could not tell which account it audited (an error entry for an unknown account)."""
+    if any(error.account_id == UNKNOWN_ACCOUNT for error in report.errors):
+        return lambda entry: False
+    accounts = set(scope_accounts(report.scope.accounts, report.errors))
+    return lambda entry: entry.get("account_id") not in accounts
+
+
 def _resolved(
     entry: Mapping[str, Any], first_seen: datetime, reason: str = FIXED
 ) -> ResolvedFinding:
@@ -160,6 +191,7 @@ def _resolved(
         first_seen=first_seen,
         message=safe_text(entry.get("message"), 300),
         reason=reason,
+        shared=entry.get("shared") is True,
     )
 
 
@@ -174,6 +206,8 @@ def compute_changes(
         return Changes(None, None, tuple(dict.fromkeys(ids)), (), 0, dict.fromkeys(ids, now))
     baseline_time = as_utc(baseline["generated_at"]) or now
     before: dict[str, Mapping[str, Any]] = {f["id"]: f for f in baseline["findings"]}
+    carried = {key: entry for key, entry in _carried(baseline).items() if key not in before}
+    before.update(carried)
     times: dict[Any, datetime] = {}  # most findings share a few first_seen values
 
     def seen(entry: Mapping[str, Any]) -> datetime:
@@ -196,12 +230,16 @@ def compute_changes(
             first_seen[finding_id] = seen(earlier)
 
     why = _judge(report, policy)
+    out_of_scope = _out_of_scope(report)
     resolved: list[ResolvedFinding] = []
     not_checked: list[ResolvedFinding] = []
     for finding_id, entry in before.items():
         if finding_id in first_seen:
             continue
-        reason = why(entry)
+        if finding_id in carried and out_of_scope(entry):
+            reason: str | None = NO_LONGER_AUDITED  # not carried forever
+        else:
+            reason = why(entry)
         if reason is None:
             not_checked.append(_resolved(entry, seen(entry)))
         else:

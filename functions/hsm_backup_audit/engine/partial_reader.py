@@ -1,5 +1,9 @@
 """Reading partial reports back: each JSON document checked (pydantic) and turned into
-Report parts (Finding, ScanError, Scope) and its PartialInfo. Pure: no AWS here."""
+Report parts (Finding, ScanError, Scope) and its PartialInfo. Pure: no AWS here.
+
+Given `now` (the command line's clock; the fan-out's merge step passes the run's own time,
+which its batches scanned under), a part dated later than now (beyond CLOCK_SKEW_SECONDS)
+is refused, as a baseline from the future is."""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from ..constants import SCHEMA_VERSION, Rule, Severity, Status
+from ..constants import CLOCK_SKEW_SECONDS, SCHEMA_VERSION, Rule, Severity, Status
 from .audit import Scope
 from .coverage import Coverage, NotRead, home_listing
 from .input_file import JsonError, parse_json
@@ -156,7 +160,7 @@ class Partial:
     digest: str = ""  # SHA-256 of the document: a deterministic tie-break between parts
 
 
-def read_partial_text(text: str | bytes, source: str) -> Partial:
+def read_partial_text(text: str | bytes, source: str, now: datetime | None = None) -> Partial:
     """Read one partial report from its JSON text (parsed and checked in one pass by
     pydantic; anything wrong is diagnosed again the slow way, for the message)."""
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
@@ -168,11 +172,11 @@ def read_partial_text(text: str | bytes, source: str) -> Partial:
             document = parse_json(text)  # depth-limited: never a RecursionError
         except JsonError as exc:
             raise MergeError(f"{source}: {exc}") from None
-        return read_partial(document, source)
-    return _read(parsed, source, digest)
+        return read_partial(document, source, now)
+    return _read(parsed, source, digest, now)
 
 
-def read_partial(document: Any, source: str) -> Partial:
+def read_partial(document: Any, source: str, now: datetime | None = None) -> Partial:
     """Check one parsed JSON document and read it; MergeError says what is wrong."""
     if not isinstance(document, dict):
         raise MergeError(f"{source}: not a report (a JSON object is expected)")
@@ -190,7 +194,7 @@ def read_partial(document: Any, source: str) -> Partial:
         raise MergeError(f"{source}: not a partial report: {said}") from None
     canonical = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-    return _read(parsed, source, digest)
+    return _read(parsed, source, digest, now)
 
 
 def _coverage(parsed: _Document) -> Coverage:
@@ -224,10 +228,15 @@ def _check(parsed: _Document, coverage: Coverage, source: str) -> None:
             )
 
 
-def _read(parsed: _Document, source: str, digest: str) -> Partial:
+def _read(parsed: _Document, source: str, digest: str, now: datetime | None) -> Partial:
     generated_at = as_utc(parsed.generated_at.removesuffix("Z") + "+00:00")
     if generated_at is None:
         raise MergeError(f"{source}: generated_at is not a time")
+    if now is not None and generated_at > now + timedelta(seconds=CLOCK_SKEW_SECONDS):
+        raise MergeError(
+            f"{source}: refused: generated_at {safe_text(parsed.generated_at, 40)} is later "
+            "than now: a partial report from the future"
+        )
     coverage = _coverage(parsed)
     _check(parsed, coverage, source)
     if len(parsed.partial.backup_keys) != len(parsed.findings):

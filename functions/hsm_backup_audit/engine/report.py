@@ -101,6 +101,7 @@ def _left(r: ResolvedFinding) -> dict[str, Any]:
         "backup_id": r.backup_id,
         "first_seen": iso(r.first_seen),
         "message": r.message,
+        "shared": r.shared,
     }
 
 

@@ -10,6 +10,8 @@ from .digest_sections import clean, plural
 
 PROBLEMS_SHOWN = 100
 IMPORT = "BatchImportFindings"
+# Where GetFindings failed (or the deadline cut it), nothing is archived: fail closed.
+NOT_ARCHIVED = "not archived: could not read Security Hub's findings back"
 
 
 @dataclass(frozen=True)
@@ -55,21 +57,22 @@ def security_hub_lines(outcome: SecurityHubOutcome | None) -> list[str]:
     """What the import into Security Hub did, and every account and region it could not reach."""
     if outcome is None:
         return []
-    why = (
-        "reconciled with Security Hub: no longer found where this run read completely"
-        if outcome.reconciled
-        else "not reconciled with Security Hub: only what the baseline lists as resolved"
-    )
+    unread = sum(1 for problem in outcome.problems if problem.operation != IMPORT)
+    if outcome.reconciled:
+        why = "reconciled with Security Hub: no longer found where this run read completely"
+    elif unread:
+        why = NOT_ARCHIVED
+    else:
+        why = "not reconciled: no account and region was read completely"
     lines = [
         "",
         f"Security Hub: {plural(outcome.imported, 'finding')} imported, "
         f"{outcome.archived:,} archived ({why})",
     ]
-    unread = sum(1 for problem in outcome.problems if problem.operation != IMPORT)
     if unread:
         lines.append(
             f"SECURITY HUB NOT RECONCILED in {plural(unread, 'account-region')}: "
-            "its findings were not read back, so none was archived there"
+            f"{NOT_ARCHIVED} there; the next run that reads them reconciles them"
         )
     if outcome.problems:
         lines.append(

@@ -96,6 +96,23 @@ def usable_baseline(baseline: Mapping[str, Any] | None) -> bool:
     )
 
 
+def stopped_by_policy(
+    fields: Mapping[str, Any], policy: Policy | None, include_shared: bool
+) -> bool:
+    """The policy stopped this finding's rule or listing, so it is "no longer audited", not
+    fixed: shared backups no longer read, or never-expiring backups now allowed. Decides
+    for "what changed" and for Security Hub's reconciliation alike."""
+    if fields.get("shared") is True and not (
+        include_shared and (policy is None or policy.include_shared)
+    ):
+        return True
+    return (
+        fields.get("rule") == Rule.NEVER_EXPIRES
+        and policy is not None
+        and bool(policy.allow_never_expires)
+    )
+
+
 def _judge(report: Report, policy: Policy | None) -> Callable[[Mapping[str, Any]], str | None]:
     """For a baseline finding this run did not find: why it left (a resolved reason), or
     None when this run did not read its cell completely (not checked this run)."""
@@ -113,17 +130,14 @@ def _judge(report: Report, policy: Policy | None) -> Callable[[Mapping[str, Any]
             report.errors,
             dict(report.scope.regions_not_enabled),
         )
-    include_shared = report.scope.include_shared and (policy is None or policy.include_shared)
     today = report.generated_at.date()
     exemptions = policy.exemptions if policy is not None else ()
     listed_backups: list[set[int]] = []
 
     def why(entry: Mapping[str, Any]) -> str | None:
         rule = entry.get("rule")
-        if entry.get("shared") is True and not include_shared:
-            return NO_LONGER_AUDITED  # the policy stopped reading shared backups
-        if rule == Rule.NEVER_EXPIRES and policy is not None and policy.allow_never_expires:
-            return NO_LONGER_AUDITED  # the policy stopped the rule
+        if stopped_by_policy(entry, policy, report.scope.include_shared):
+            return NO_LONGER_AUDITED
         if not coverage.decides(entry):
             return None
         backup_id, cluster_id = entry.get("backup_id"), entry.get("cluster_id")

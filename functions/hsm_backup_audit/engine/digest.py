@@ -28,7 +28,7 @@ from ..constants import (
     Rule,
 )
 from .audit import Report
-from .changes import to_archive
+from .changes import CLUSTER_DELETED, to_archive
 from .digest_blocks import finding_block, resolved_block
 from .digest_lines import error_lines, footer, rule_table, table, verdict
 from .digest_sections import (
@@ -51,7 +51,6 @@ from .security_hub_outcome import SecurityHubOutcome, security_hub_lines
 
 TAIL_RESERVE_BYTES = 1024  # the closing "N more findings" paragraph
 NO_SEVERITY = "NONE"
-CLUSTER_DELETED = "cluster deleted"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..constants import SERVICE_NAME, Rule
 from .asff import PASSED_LABEL, timestamp
+from .changes import stopped_by_policy
 from .coverage import Coverage
 from .model import safe_text
 from .policy import Exemption, Policy
@@ -92,13 +93,6 @@ def finding_fields(document: Mapping[str, Any]) -> dict[str, Any] | None:
         "backup_id": other.get("BackupId"),
         "shared": shared == "true",
     }
-
-
-def stopped_by_policy(fields: Mapping[str, Any], policy: Policy, include_shared: bool) -> bool:
-    """The policy stopped this finding's rule or listing: "no longer audited", not fixed."""
-    if fields.get("shared") is True and not (include_shared and policy.include_shared):
-        return True
-    return fields.get("rule") == Rule.NEVER_EXPIRES and bool(policy.allow_never_expires)
 
 
 def covering(fields: Mapping[str, Any], exemptions: Sequence[Exemption], today: date) -> Any:
